@@ -1,0 +1,1 @@
+//! Redis cache (to be written).

@@ -1,0 +1,1 @@
+//! DynamoDB store (to be written).

@@ -1,0 +1,1 @@
+//! Local-folder media (to be written).

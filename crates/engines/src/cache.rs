@@ -1,0 +1,133 @@
+//! `Cache`: the subset of Redis the service needs, named as Redis names it.
+//!
+//! The cache holds hot copies (profiles, posts, feeds as sorted sets, like sets), carries
+//! live events between instances (pub/sub), and feeds the workers (a durable work queue with
+//! the semantics of Redis Streams and consumer groups). It is never the only copy of
+//! anything except queued jobs, which is why the queue must be durable in every
+//! implementation (Redis persistence; in embedded mode a SQLite file).
+//!
+//! Semantics every implementation must share (the conformance suite checks each):
+//! - A key with a TTL is gone once the TTL passes; writing a collection keeps its TTL.
+//! - Ranks in `zrevrange`/`zremrangebyrank` follow Redis: 0-based, negative from the end,
+//!   `stop` inclusive. Ties in score order by member, as Redis does.
+//! - A queue message is delivered to one consumer of a group; it stays pending until
+//!   `xack`, and `xautoclaim` hands messages idle longer than `min_idle` to another
+//!   consumer. Acknowledged messages are deleted (Roost uses one group per stream).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::error::EngineResult;
+
+/// Messages published on a channel, from the moment of `subscribe` on.
+pub type Subscription = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
+
+/// One job read from a stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// Stream entry id; ids of one stream increase in the order of `xadd`.
+    pub id: String,
+    pub payload: Bytes,
+    /// How many times the message was delivered (1 the first time).
+    pub deliveries: u64,
+}
+
+#[async_trait]
+pub trait Cache: Send + Sync + 'static {
+    // --- strings ---
+    async fn get(&self, key: &str) -> EngineResult<Option<Bytes>>;
+    /// `MGET`: one answer per key, in order.
+    async fn mget(&self, keys: &[String]) -> EngineResult<Vec<Option<Bytes>>>;
+    /// `SET key value [EX ttl]`.
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> EngineResult<()>;
+    /// `SET key value NX [EX ttl]`: true when the key was set.
+    async fn set_nx(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> EngineResult<bool>;
+    /// `DEL`: how many keys existed.
+    async fn del(&self, keys: &[String]) -> EngineResult<u64>;
+    async fn exists(&self, key: &str) -> EngineResult<bool>;
+    /// `EXPIRE`: false when the key does not exist.
+    async fn expire(&self, key: &str, ttl: Duration) -> EngineResult<bool>;
+
+    // --- sorted sets ---
+    /// `ZADD key score member ...`: how many members were new.
+    async fn zadd(&self, key: &str, members: &[(f64, String)]) -> EngineResult<u64>;
+    /// `ZINCRBY`: the member's new score.
+    async fn zincrby(&self, key: &str, delta: f64, member: &str) -> EngineResult<f64>;
+    /// `ZREM`: how many members were removed.
+    async fn zrem(&self, key: &str, members: &[String]) -> EngineResult<u64>;
+    async fn zscore(&self, key: &str, member: &str) -> EngineResult<Option<f64>>;
+    async fn zcard(&self, key: &str) -> EngineResult<u64>;
+    /// `ZREVRANGE key start stop WITHSCORES`: highest score first.
+    async fn zrevrange(&self, key: &str, start: i64, stop: i64) -> EngineResult<Vec<(String, f64)>>;
+    /// `ZREVRANGEBYSCORE key max min LIMIT 0 limit WITHSCORES`; `max_exclusive` writes `(max`.
+    async fn zrevrangebyscore(
+        &self,
+        key: &str,
+        max: f64,
+        max_exclusive: bool,
+        min: f64,
+        limit: usize,
+    ) -> EngineResult<Vec<(String, f64)>>;
+    /// `ZREMRANGEBYRANK`: ranks in ascending score order; how many were removed.
+    async fn zremrangebyrank(&self, key: &str, start: i64, stop: i64) -> EngineResult<u64>;
+
+    // --- sets ---
+    /// `SADD`: how many members were new.
+    async fn sadd(&self, key: &str, members: &[String]) -> EngineResult<u64>;
+    /// `SREM`: how many members were removed.
+    async fn srem(&self, key: &str, members: &[String]) -> EngineResult<u64>;
+    async fn sismember(&self, key: &str, member: &str) -> EngineResult<bool>;
+    async fn scard(&self, key: &str) -> EngineResult<u64>;
+    async fn smembers(&self, key: &str) -> EngineResult<Vec<String>>;
+    /// `SCARD` of many keys in one round trip (a pipeline in Redis).
+    async fn scard_many(&self, keys: &[String]) -> EngineResult<Vec<u64>>;
+    /// `SISMEMBER` of many (key, member) pairs in one round trip (a pipeline in Redis).
+    async fn sismember_many(&self, pairs: &[(String, String)]) -> EngineResult<Vec<bool>>;
+
+    // --- hashes ---
+    /// `HINCRBY`: the field's new value.
+    async fn hincrby(&self, key: &str, field: &str, delta: i64) -> EngineResult<i64>;
+    async fn hgetall(&self, key: &str) -> EngineResult<Vec<(String, i64)>>;
+
+    // --- pub/sub ---
+    async fn publish(&self, channel: &str, message: Bytes) -> EngineResult<()>;
+    async fn subscribe(&self, channel: &str) -> EngineResult<Subscription>;
+
+    // --- durable work queue (streams + consumer groups) ---
+    /// `XADD stream * payload`: the new entry's id.
+    async fn xadd(&self, stream: &str, payload: Bytes) -> EngineResult<String>;
+    /// `XGROUP CREATE stream group 0 MKSTREAM`, doing nothing when the group exists.
+    async fn xgroup_create(&self, stream: &str, group: &str) -> EngineResult<()>;
+    /// `XREADGROUP GROUP group consumer COUNT count BLOCK block STREAMS stream >`: new
+    /// messages only, waiting up to `block` when there are none.
+    async fn xreadgroup(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> EngineResult<Vec<QueueMessage>>;
+    /// `XACK` (and delete): how many were pending.
+    async fn xack(&self, stream: &str, group: &str, ids: &[String]) -> EngineResult<u64>;
+    /// `XAUTOCLAIM stream group consumer min_idle 0 COUNT count`: messages pending longer
+    /// than `min_idle` with any consumer, now owned by `consumer`.
+    async fn xautoclaim(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> EngineResult<Vec<QueueMessage>>;
+    /// `XLEN`: entries not yet acknowledged, delivered or not (the queue's depth, for
+    /// metrics and tests).
+    async fn xlen(&self, stream: &str) -> EngineResult<u64>;
+
+    /// Whether the engine answers (for `/readyz`).
+    async fn ping(&self) -> EngineResult<()>;
+}

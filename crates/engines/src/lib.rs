@@ -1,0 +1,24 @@
+//! The engine layer of Roost: three narrow traits, each shaped after the production
+//! system it mirrors, so that anyone who knows DynamoDB, Redis or S3 knows the trait.
+//!
+//! - [`Store`]: DynamoDB's item model (the source of truth).
+//! - [`Cache`]: the subset of Redis the service needs (hot data, pub/sub, work queues).
+//! - [`Media`]: an object store (S3 or a local folder) for images.
+//!
+//! Every trait has an embedded implementation (`roost-embedded`) and a distributed one
+//! (`roost-distributed`). Both run the same [`conformance`] suites, which is how we know the
+//! service above cannot tell them apart.
+
+pub mod cache;
+pub mod conformance;
+pub mod error;
+pub mod media;
+pub mod store;
+
+pub use cache::{Cache, QueueMessage, Subscription};
+pub use error::{EngineError, EngineResult};
+pub use media::{Media, MediaObject, ObjectMedia, Presigner};
+pub use store::{
+    CancelReason, Cond, Index, Item, Key, KeyCondition, Page, QueryPage, SkCond, StartKey, Store, TxOp,
+    Update, WriteOp,
+};

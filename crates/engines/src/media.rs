@@ -1,0 +1,107 @@
+//! `Media`: image bytes in an object store. One implementation over the `object_store`
+//! crate serves both modes; only the constructor differs (a local folder in
+//! `roost-embedded`, S3 in `roost-distributed`), so nothing here is written twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+
+use crate::error::{EngineError, EngineResult};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaObject {
+    pub bytes: Bytes,
+}
+
+#[async_trait]
+pub trait Media: Send + Sync + 'static {
+    /// `PutObject`.
+    async fn put(&self, path: &str, bytes: Bytes, content_type: &str) -> EngineResult<()>;
+    /// `GetObject`: `None` when absent.
+    async fn get(&self, path: &str) -> EngineResult<Option<MediaObject>>;
+    /// `DeleteObject`; deleting a missing object is not an error.
+    async fn delete(&self, path: &str) -> EngineResult<()>;
+    /// A presigned GET URL, where the backend has them (S3); `None` means "serve the bytes".
+    async fn presigned_get(&self, path: &str, expires: Duration) -> EngineResult<Option<String>>;
+    /// Whether the backend answers (for `/readyz`).
+    async fn ping(&self) -> EngineResult<()>;
+}
+
+/// Makes presigned GET URLs. `object_store` keeps its own `Signer` behind its cloud
+/// features, which the embedded build does not compile; the S3 engine adapts it to this.
+#[async_trait]
+pub trait Presigner: Send + Sync + 'static {
+    async fn presign_get(&self, path: &Path, expires: Duration) -> object_store::Result<String>;
+}
+
+/// `Media` over any `object_store` backend.
+#[derive(Clone)]
+pub struct ObjectMedia {
+    store: Arc<dyn ObjectStore>,
+    /// Present for backends that can presign (S3); the local folder cannot.
+    signer: Option<Arc<dyn Presigner>>,
+    /// Whether the backend keeps object attributes (Content-Type); the local filesystem
+    /// backend refuses them, and the service records the type itself anyway.
+    keeps_attributes: bool,
+}
+
+impl ObjectMedia {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        signer: Option<Arc<dyn Presigner>>,
+        keeps_attributes: bool,
+    ) -> Self {
+        ObjectMedia { store, signer, keeps_attributes }
+    }
+}
+
+fn unavailable(err: object_store::Error) -> EngineError {
+    EngineError::unavailable("media", err)
+}
+
+#[async_trait]
+impl Media for ObjectMedia {
+    async fn put(&self, path: &str, bytes: Bytes, content_type: &str) -> EngineResult<()> {
+        let mut opts = PutOptions::default();
+        if self.keeps_attributes {
+            let mut attributes = Attributes::new();
+            attributes.insert(Attribute::ContentType, content_type.to_string().into());
+            attributes.insert(Attribute::CacheControl, "public, max-age=31536000, immutable".into());
+            opts.attributes = attributes;
+        }
+        self.store.put_opts(&Path::from(path), PutPayload::from(bytes), opts).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, path: &str) -> EngineResult<Option<MediaObject>> {
+        match self.store.get(&Path::from(path)).await {
+            Ok(result) => Ok(Some(MediaObject { bytes: result.bytes().await.map_err(unavailable)? })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn delete(&self, path: &str) -> EngineResult<()> {
+        match self.store.delete(&Path::from(path)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn presigned_get(&self, path: &str, expires: Duration) -> EngineResult<Option<String>> {
+        let Some(signer) = &self.signer else { return Ok(None) };
+        Ok(Some(signer.presign_get(&Path::from(path), expires).await.map_err(unavailable)?))
+    }
+
+    async fn ping(&self) -> EngineResult<()> {
+        use futures::TryStreamExt;
+        // Listing at most one entry proves the bucket (or folder) is reachable.
+        let mut listing = self.store.list(None);
+        listing.try_next().await.map_err(unavailable)?;
+        Ok(())
+    }
+}
