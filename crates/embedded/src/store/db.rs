@@ -1,0 +1,159 @@
+//! The connections to the SQLite file, and the only place that runs SQLite calls: always on
+//! tokio's blocking pool, so that a slow disk never stalls the async worker threads.
+//!
+//! One writer connection behind a mutex serialises writes (SQLite allows one writer at a
+//! time anyway, and queueing on a mutex is cheaper than spinning on `SQLITE_BUSY`); a few
+//! reader connections serve reads concurrently with it, which WAL mode allows. Every
+//! statement goes through `prepare_cached`, so each SQL text is compiled once per connection.
+
+use std::fmt::Display;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use roost_engines::{EngineError, EngineResult};
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Reader connections. Reads are short point or range lookups, so a few connections keep
+/// every core busy without holding many file descriptors and page caches.
+const READERS: usize = 4;
+/// How long a connection waits for a lock held by another process (a backup, a second
+/// instance started by mistake) before reporting the store unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Distinct SQL texts a connection keeps compiled: queries vary by index, sort-key
+/// condition, direction and start key, which makes about a hundred.
+const STATEMENT_CACHE: usize = 128;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk     TEXT NOT NULL,
+    sk     TEXT NOT NULL,
+    gsi1pk TEXT,
+    gsi1sk TEXT,
+    gsi2pk TEXT,
+    gsi2sk TEXT,
+    ttl    INTEGER,
+    attrs  TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) STRICT, WITHOUT ROWID;
+-- Partial indexes: like a sparse GSI, they hold only the items that carry the index key.
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+-- Lets the TTL sweeper find expired rows without scanning the table.
+CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+";
+
+/// Maps any SQLite (or task) failure to the engine's 503.
+pub(super) fn unavailable(err: impl Display) -> EngineError {
+    EngineError::unavailable("sqlite", err)
+}
+
+pub(super) struct Db {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Db {
+    pub(super) fn open(path: &Path) -> EngineResult<Db> {
+        let writer = connect(path)?;
+        // WAL lets readers proceed while a write is in progress, and makes a commit one
+        // append to the log. With synchronous=NORMAL a commit is not fsynced: it is complete
+        // once written to the OS, so it survives the process being killed (kill -9, a
+        // panic, an OOM kill), since the kernel still holds and later flushes the pages; only
+        // an OS crash or power loss can lose the last few commits, and even then the file
+        // stays consistent because the WAL is fsynced before each checkpoint.
+        let mode: String = writer
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(unavailable)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(unavailable(format!("{} cannot use WAL (journal mode {mode})", path.display())));
+        }
+        writer.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
+        writer.execute_batch(SCHEMA).map_err(unavailable)?;
+
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = connect(path)?;
+                reader.pragma_update(None, "query_only", true).map_err(unavailable)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<EngineResult<_>>()?;
+        Ok(Db { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    /// Runs `f` on a reader connection, inside a read transaction so that a call made of
+    /// several statements (a batch get) sees one snapshot.
+    pub(super) async fn read<T, F>(self: &Arc<Self>, f: F) -> EngineResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        blocking(move || {
+            let mut conn = db.reader();
+            let tx = conn.transaction().map_err(unavailable)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, committed when `f`
+    /// succeeds and rolled back when it fails. IMMEDIATE takes the write lock up front, so
+    /// what `f` reads cannot change before it writes.
+    pub(super) async fn write<T, F>(self: &Arc<Self>, f: F) -> EngineResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        blocking(move || {
+            let mut conn = lock(&db.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A free reader if there is one, else the next in turn (waiting for it).
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            match self.readers[(first + i) % self.readers.len()].try_lock() {
+                Ok(conn) => return conn,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&self.readers[first % self.readers.len()])
+    }
+}
+
+fn connect(path: &Path) -> EngineResult<Connection> {
+    let conn = Connection::open(path).map_err(unavailable)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// A panic while a connection was held unwound through `Transaction`'s drop, which rolled
+/// back whatever it had begun, so the connection is fine to use again.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> EngineResult<T> + Send + 'static,
+) -> EngineResult<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        // A panic is a bug, not an outage: let the caller see it as one.
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(err) => Err(unavailable(err)),
+    }
+}
