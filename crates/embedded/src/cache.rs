@@ -1,1 +1,0 @@
-//! In-process cache (to be written).

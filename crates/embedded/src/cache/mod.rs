@@ -1,0 +1,280 @@
+//! `MemoryCache`: the `Cache` of the embedded mode, in process (after mini-redis's `Db`).
+//!
+//! Hot data lives in a memory-bounded `keyspace` that evicts least recently used keys,
+//! which is safe because the service never relies on a cached key staying. Pub/sub is
+//! in-process broadcast. The work queue is the exception to "only a cache": jobs must
+//! survive a crash, so it lives in a SQLite file (`queue`).
+
+mod keyspace;
+mod pubsub;
+mod queue;
+mod shard;
+mod sorted_set;
+mod value;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use roost_engines::{Cache, EngineError, EngineResult, QueueMessage, Subscription};
+
+use keyspace::Keyspace;
+use pubsub::PubSub;
+use queue::Queue;
+use shard::WrongType;
+use value::{Hash, Set, SortedSet, Value};
+
+/// The default memory bound of the keyspace.
+pub const DEFAULT_MAX_BYTES: usize = 256 << 20;
+
+/// A handle to one in-process cache; clones share it.
+#[derive(Clone)]
+pub struct MemoryCache {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Strings, sorted sets, sets and hashes, with TTLs and a memory bound. In an `Arc` of
+    /// its own because the purge task holds it too.
+    keyspace: Arc<Keyspace>,
+    /// In an `Arc` of its own so that subscriptions can unregister themselves on drop.
+    pubsub: Arc<PubSub>,
+    /// The durable streams.
+    queue: Queue,
+}
+
+impl Drop for Shared {
+    /// The last handle is gone: stop the purge task, which would otherwise keep the
+    /// keyspace alive.
+    fn drop(&mut self) {
+        self.keyspace.shut_down();
+    }
+}
+
+impl MemoryCache {
+    /// A cache holding roughly `max_bytes` of keys (see [`DEFAULT_MAX_BYTES`]), with its
+    /// queue in the SQLite file `queue_path` (created if missing, reopened with its jobs
+    /// otherwise). Must be called inside a tokio runtime, which runs the expiry task.
+    pub fn open(queue_path: &Path, max_bytes: usize) -> EngineResult<MemoryCache> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| EngineError::Invalid("MemoryCache::open needs a tokio runtime".into()))?;
+        let queue = Queue::open(queue_path)?;
+        let keyspace = Arc::new(Keyspace::new(max_bytes));
+        runtime.spawn(keyspace::purge_expired_keys(Arc::clone(&keyspace)));
+        Ok(MemoryCache { shared: Arc::new(Shared { keyspace, pubsub: Arc::default(), queue }) })
+    }
+
+    fn keys(&self) -> &Keyspace {
+        &self.shared.keyspace
+    }
+}
+
+impl From<WrongType> for EngineError {
+    fn from(_: WrongType) -> Self {
+        EngineError::Invalid("WRONGTYPE Operation against a key holding the wrong kind of value".into())
+    }
+}
+
+/// Redis refuses NaN scores; letting one in would break the sorted order.
+fn score(score: f64) -> EngineResult<f64> {
+    if score.is_nan() {
+        return Err(EngineError::Invalid("ERR score is not a valid float".into()));
+    }
+    Ok(score)
+}
+
+fn count(n: usize) -> u64 {
+    n as u64
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> EngineResult<Option<Bytes>> {
+        Ok(self.keys().read(key, Bytes::clone)?)
+    }
+
+    async fn mget(&self, keys: &[String]) -> EngineResult<Vec<Option<Bytes>>> {
+        // As in Redis, a key of another type reads as missing rather than failing the lot.
+        Ok(keys.iter().map(|key| self.keys().read(key, Bytes::clone).ok().flatten()).collect())
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> EngineResult<()> {
+        self.keys().set(key, Value::String(value), ttl, false);
+        Ok(())
+    }
+
+    async fn set_nx(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> EngineResult<bool> {
+        Ok(self.keys().set(key, Value::String(value), ttl, true))
+    }
+
+    async fn del(&self, keys: &[String]) -> EngineResult<u64> {
+        Ok(count(keys.iter().filter(|key| self.keys().remove(key)).count()))
+    }
+
+    async fn exists(&self, key: &str) -> EngineResult<bool> {
+        Ok(self.keys().contains(key))
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> EngineResult<bool> {
+        Ok(self.keys().expire(key, ttl))
+    }
+
+    async fn zadd(&self, key: &str, members: &[(f64, String)]) -> EngineResult<u64> {
+        for (s, _) in members {
+            score(*s)?;
+        }
+        let added = self.keys().write(key, |set: &mut SortedSet| {
+            members.iter().filter(|(score, member)| set.insert(member, *score)).count()
+        })?;
+        Ok(count(added))
+    }
+
+    async fn zincrby(&self, key: &str, delta: f64, member: &str) -> EngineResult<f64> {
+        score(delta)?;
+        self.keys().write(key, |set: &mut SortedSet| {
+            // inf + -inf is NaN: refuse it and leave the member as it was.
+            let new = score(set.score(member).unwrap_or(0.0) + delta)?;
+            set.insert(member, new);
+            Ok(new)
+        })?
+    }
+
+    async fn zrem(&self, key: &str, members: &[String]) -> EngineResult<u64> {
+        let removed =
+            self.keys().write(key, |set: &mut SortedSet| members.iter().filter(|m| set.remove(m)).count())?;
+        Ok(count(removed))
+    }
+
+    async fn zscore(&self, key: &str, member: &str) -> EngineResult<Option<f64>> {
+        Ok(self.keys().read(key, |set: &SortedSet| set.score(member))?.flatten())
+    }
+
+    async fn zcard(&self, key: &str) -> EngineResult<u64> {
+        Ok(count(self.keys().read(key, SortedSet::len)?.unwrap_or(0)))
+    }
+
+    async fn zrevrange(&self, key: &str, start: i64, stop: i64) -> EngineResult<Vec<(String, f64)>> {
+        Ok(self.keys().read(key, |set: &SortedSet| set.rev_range(start, stop))?.unwrap_or_default())
+    }
+
+    async fn zrevrangebyscore(
+        &self,
+        key: &str,
+        max: f64,
+        max_exclusive: bool,
+        min: f64,
+        limit: usize,
+    ) -> EngineResult<Vec<(String, f64)>> {
+        let (max, min) = (score(max)?, score(min)?);
+        let range = |set: &SortedSet| set.rev_range_by_score(max, max_exclusive, min, limit);
+        Ok(self.keys().read(key, range)?.unwrap_or_default())
+    }
+
+    async fn zremrangebyrank(&self, key: &str, start: i64, stop: i64) -> EngineResult<u64> {
+        Ok(self.keys().write(key, |set: &mut SortedSet| set.remove_range_by_rank(start, stop))?)
+    }
+
+    async fn sadd(&self, key: &str, members: &[String]) -> EngineResult<u64> {
+        let added =
+            self.keys().write(key, |set: &mut Set| members.iter().filter(|m| set.insert(m)).count())?;
+        Ok(count(added))
+    }
+
+    async fn srem(&self, key: &str, members: &[String]) -> EngineResult<u64> {
+        let removed =
+            self.keys().write(key, |set: &mut Set| members.iter().filter(|m| set.remove(m)).count())?;
+        Ok(count(removed))
+    }
+
+    async fn sismember(&self, key: &str, member: &str) -> EngineResult<bool> {
+        Ok(self.keys().read(key, |set: &Set| set.members.contains(member))?.unwrap_or(false))
+    }
+
+    async fn scard(&self, key: &str) -> EngineResult<u64> {
+        Ok(count(self.keys().read(key, |set: &Set| set.members.len())?.unwrap_or(0)))
+    }
+
+    async fn smembers(&self, key: &str) -> EngineResult<Vec<String>> {
+        Ok(self.keys().read(key, |set: &Set| set.members.iter().cloned().collect())?.unwrap_or_default())
+    }
+
+    async fn scard_many(&self, keys: &[String]) -> EngineResult<Vec<u64>> {
+        let mut cards = Vec::with_capacity(keys.len());
+        for key in keys {
+            cards.push(self.scard(key).await?);
+        }
+        Ok(cards)
+    }
+
+    async fn sismember_many(&self, pairs: &[(String, String)]) -> EngineResult<Vec<bool>> {
+        let mut answers = Vec::with_capacity(pairs.len());
+        for (key, member) in pairs {
+            answers.push(self.sismember(key, member).await?);
+        }
+        Ok(answers)
+    }
+
+    async fn hincrby(&self, key: &str, field: &str, delta: i64) -> EngineResult<i64> {
+        self.keys()
+            .write(key, |hash: &mut Hash| hash.incr(field, delta))?
+            .ok_or_else(|| EngineError::Invalid("ERR increment or decrement would overflow".into()))
+    }
+
+    async fn hgetall(&self, key: &str) -> EngineResult<Vec<(String, i64)>> {
+        let all = |hash: &Hash| hash.fields.iter().map(|(field, value)| (field.clone(), *value)).collect();
+        Ok(self.keys().read(key, all)?.unwrap_or_default())
+    }
+
+    async fn publish(&self, channel: &str, message: Bytes) -> EngineResult<()> {
+        self.shared.pubsub.publish(channel, message);
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> EngineResult<Subscription> {
+        Ok(self.shared.pubsub.subscribe(channel))
+    }
+
+    async fn xadd(&self, stream: &str, payload: Bytes) -> EngineResult<String> {
+        self.shared.queue.xadd(stream, payload).await
+    }
+
+    async fn xgroup_create(&self, stream: &str, group: &str) -> EngineResult<()> {
+        self.shared.queue.xgroup_create(stream, group).await
+    }
+
+    async fn xreadgroup(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> EngineResult<Vec<QueueMessage>> {
+        self.shared.queue.xreadgroup(stream, group, consumer, count, block).await
+    }
+
+    async fn xack(&self, stream: &str, group: &str, ids: &[String]) -> EngineResult<u64> {
+        self.shared.queue.xack(stream, group, ids).await
+    }
+
+    async fn xautoclaim(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> EngineResult<Vec<QueueMessage>> {
+        self.shared.queue.xautoclaim(stream, group, consumer, min_idle, count).await
+    }
+
+    async fn xlen(&self, stream: &str) -> EngineResult<u64> {
+        self.shared.queue.xlen(stream).await
+    }
+
+    async fn ping(&self) -> EngineResult<()> {
+        self.shared.queue.ping().await
+    }
+}
