@@ -1,1 +1,23 @@
-//! roost-api
+//! The HTTP layer of Roost (API.md): routes, the auth extractor, request parsing, and the
+//! one place where service errors become the contract's error body. Handlers are thin:
+//! extract, call one service method, answer. No business rules live here.
+
+mod error;
+mod extract;
+mod openapi;
+pub(crate) mod routes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use roost_service::Service;
+
+pub use error::{ApiError, ErrorBody};
+pub use openapi::ApiDoc;
+
+/// The whole API, ready to serve.
+pub fn router(service: Service) -> Router {
+    // Uploads check the media limit themselves while streaming (and answer 413); this bounds
+    // what any body may buffer, with room for a form's other fields.
+    let body_limit = service.config().media_max_bytes + 1024 * 1024;
+    routes::all().layer(DefaultBodyLimit::max(body_limit)).with_state(service)
+}

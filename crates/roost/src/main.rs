@@ -1,1 +1,19 @@
-fn main() {}
+//! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
+//! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server.
+
+mod cli;
+mod config;
+mod engines;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(args) => serve::run(args).await,
+        }
+    })
+}

@@ -1,1 +1,90 @@
-//! roost-service
+//! The service layer: every use case of Roost, written once over the three engine traits.
+//!
+//! [`Service`] is a cheap-clone handle; each use case lives in the module named after it
+//! (`accounts`, `users`, `graph`, ...) as an `impl Service` block. This layer owns the
+//! cache-aside logic, cache invalidation and the jobs it queues for the workers; it knows
+//! nothing of HTTP (that is `roost-api`) nor of which engines it runs on.
+
+pub mod accounts;
+pub mod auth;
+mod cached;
+pub mod config;
+pub mod cursor;
+pub mod error;
+pub mod feed;
+pub mod graph;
+pub mod ids;
+pub mod images;
+pub mod jobs;
+pub mod keys;
+pub mod likes;
+pub mod media;
+pub mod model;
+pub mod posts;
+pub mod search;
+pub mod time;
+pub mod users;
+
+use std::sync::Arc;
+
+use roost_engines::{Cache, Media, Store};
+
+pub use config::ServiceConfig;
+pub use error::{ServiceError, ServiceResult};
+
+/// The three engines the service runs on, chosen by configuration at startup.
+#[derive(Clone)]
+pub struct Engines {
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<dyn Cache>,
+    pub media: Arc<dyn Media>,
+}
+
+/// Handle to the service; clones share everything.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) media: Arc<dyn Media>,
+    /// Cache key names, under the configured namespace (several deployments or test runs
+    /// may share one Redis).
+    pub(crate) ck: keys::CacheKeys,
+    pub(crate) config: Arc<ServiceConfig>,
+    /// Signs and checks session tokens; the key is shared by every instance through the
+    /// store (see `auth::token`).
+    pub(crate) tokens: Arc<auth::TokenSigner>,
+}
+
+impl Service {
+    /// Builds the service; loads (or, on the very first start, creates) the token key.
+    pub async fn new(engines: Engines, config: ServiceConfig) -> ServiceResult<Service> {
+        let tokens =
+            auth::TokenSigner::load_or_create(engines.store.as_ref(), config.token_secret.as_deref()).await?;
+        Ok(Service {
+            ck: keys::CacheKeys::new(&config.cache_namespace),
+            store: engines.store,
+            cache: engines.cache,
+            media: engines.media,
+            config: Arc::new(config),
+            tokens: Arc::new(tokens),
+        })
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    pub fn engines(&self) -> Engines {
+        Engines { store: self.store.clone(), cache: self.cache.clone(), media: self.media.clone() }
+    }
+
+    /// Which engine does not answer, if any (for `/readyz`).
+    pub async fn readiness(&self) -> Vec<(&'static str, Option<String>)> {
+        let (store, cache, media) = tokio::join!(self.store.ping(), self.cache.ping(), self.media.ping());
+        vec![
+            ("store", store.err().map(|e| e.to_string())),
+            ("cache", cache.err().map(|e| e.to_string())),
+            ("media", media.err().map(|e| e.to_string())),
+        ]
+    }
+}

@@ -1,1 +1,133 @@
-//! roost-workers
+//! The workers: every instance runs some, all reading the one job queue through one
+//! consumer group, so any instance may run any job and each job runs once.
+//!
+//! A job is acknowledged only after it succeeded. One that fails stays pending and is
+//! retried when a worker claims it after `job_claim_idle_secs`; the same claim rescues jobs
+//! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
+//! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use roost_service::jobs::{Job, QueueMessage};
+use roost_service::{Service, ServiceResult};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Deliveries after which a failing job is logged and dropped.
+pub const MAX_DELIVERIES: u64 = 10;
+/// Jobs read per round trip.
+const BATCH: usize = 32;
+/// How long a read waits for new jobs; also how fast a worker notices shutdown.
+const BLOCK: Duration = Duration::from_millis(500);
+
+/// The running workers of this instance.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// Starts this instance's workers.
+pub fn spawn(service: Service) -> Workers {
+    let (stop, stopped) = watch::channel(false);
+    let consumer = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
+    let task = tokio::spawn(run(service, consumer, stopped));
+    Workers { stop, task }
+}
+
+impl Workers {
+    /// Stops taking jobs and waits (up to `grace`) for the ones under way.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            tracing::warn!(
+                "workers did not finish within the grace period; their jobs will be claimed again"
+            );
+        }
+    }
+}
+
+async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bool>) {
+    while let Err(err) = service.prepare_job_queue().await {
+        tracing::warn!(%err, "job queue not ready; retrying");
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+    let concurrency = service.config().worker_concurrency.max(1);
+    while !*stopped.borrow() {
+        let batch = match next_batch(&service, &consumer).await {
+            Ok(batch) => batch,
+            Err(err) => {
+                tracing::warn!(%err, "reading the job queue failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        futures::stream::iter(in_order_lanes(batch))
+            .for_each_concurrent(concurrency, |lane| {
+                let service = service.clone();
+                async move {
+                    for message in lane {
+                        run_one(&service, message).await;
+                    }
+                }
+            })
+            .await;
+    }
+}
+
+/// Splits a batch into lanes that may run concurrently: jobs sharing an ordering key stay
+/// in one lane, in queue order.
+fn in_order_lanes(batch: Vec<QueueMessage>) -> Vec<Vec<QueueMessage>> {
+    let mut lanes: Vec<Vec<QueueMessage>> = Vec::new();
+    let mut lane_of_key: HashMap<String, usize> = HashMap::new();
+    for message in batch {
+        let key = Job::decode(&message.payload).ok().and_then(|job| job.ordering_key());
+        match key {
+            Some(key) => match lane_of_key.get(&key) {
+                Some(&lane) => lanes[lane].push(message),
+                None => {
+                    lane_of_key.insert(key, lanes.len());
+                    lanes.push(vec![message]);
+                }
+            },
+            None => lanes.push(vec![message]),
+        }
+    }
+    lanes
+}
+
+async fn run_one(service: &Service, message: QueueMessage) {
+    let outcome = match Job::decode(&message.payload) {
+        Ok(job) => service.run_job(job).await,
+        Err(err) => Err(err),
+    };
+    let done = match outcome {
+        Ok(()) => true,
+        Err(err) if message.deliveries >= MAX_DELIVERIES => {
+            tracing::error!(%err, id = %message.id, "job failed too often; dropping it");
+            true
+        }
+        Err(err) => {
+            tracing::warn!(%err, id = %message.id, deliveries = message.deliveries, "job failed; will retry");
+            false
+        }
+    };
+    if done {
+        if let Err(err) = service.ack_job(&message.id).await {
+            tracing::warn!(%err, id = %message.id, "acknowledging a job failed; it will run again");
+        }
+    }
+}
+
+/// Stale jobs of dead workers first (they are the oldest), then new ones.
+async fn next_batch(service: &Service, consumer: &str) -> ServiceResult<Vec<QueueMessage>> {
+    let mut batch = service.claim_stale_jobs(consumer, BATCH).await?;
+    if batch.is_empty() {
+        batch = service.next_jobs(consumer, BATCH, BLOCK).await?;
+    }
+    Ok(batch)
+}

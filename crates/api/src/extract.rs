@@ -1,0 +1,90 @@
+//! Typed extractors whose failures speak the contract: the caller from the bearer token,
+//! JSON bodies (malformed → 400, wrong shape → 422 naming the field), query strings.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use bytes::Bytes;
+use roost_service::model::Caller;
+use roost_service::{Service, ServiceError};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A signed-in caller; the request fails with 401 without a valid token.
+pub struct Auth(pub Caller);
+
+/// The caller if a valid token came with the request. A token that is present but invalid
+/// is still refused (401): silently treating it as anonymous would hide a client's bug.
+pub struct MaybeAuth(pub Option<Caller>);
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then_some(token.trim());
+    }
+    // EventSource cannot set headers, so the stream also takes the token in the query.
+    parts.uri.query()?.split('&').find_map(|pair| pair.strip_prefix("access_token="))
+}
+
+impl FromRequestParts<Service> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, Self::Rejection> {
+        let Some(token) = bearer_token(parts) else { return Ok(MaybeAuth(None)) };
+        Ok(MaybeAuth(Some(service.authenticate(token).await?)))
+    }
+}
+
+impl FromRequestParts<Service> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, Self::Rejection> {
+        match MaybeAuth::from_request_parts(parts, service).await? {
+            MaybeAuth(Some(caller)) => Ok(Auth(caller)),
+            MaybeAuth(None) => Err(ServiceError::Unauthorized.into()),
+        }
+    }
+}
+
+/// A JSON body. Read whatever the Content-Type says (curl's `-d` sends a form type), then:
+/// not JSON at all → 400; JSON of the wrong shape → 422 with serde's message, which names
+/// the field.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let body = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { bytes };
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(err) if err.is_data() => {
+            Err(ServiceError::Validation { field: "body", message: err.to_string() }.into())
+        }
+        Err(err) => Err(ApiError::bad_request(format!("malformed JSON: {err}"))),
+    }
+}
+
+/// A query string; one that does not parse is a malformed request (400).
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}

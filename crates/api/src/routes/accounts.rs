@@ -1,0 +1,56 @@
+//! Accounts and sessions (API.md "Accounts and sessions").
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use roost_service::accounts::{LoginInput, ProfileEdit, RegisterInput};
+use roost_service::model::{SignedIn, User};
+use roost_service::Service;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, Json};
+
+/// Create an account and sign in.
+#[utoipa::path(post, path = "/api/auth/register", tag = "accounts", request_body = RegisterInput,
+    responses((status = 201, body = SignedIn), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn register(
+    State(service): State<Service>,
+    Json(input): Json<RegisterInput>,
+) -> ApiResult<(StatusCode, axum::Json<SignedIn>)> {
+    Ok((StatusCode::CREATED, axum::Json(service.register(input).await?)))
+}
+
+/// Sign in: a new session.
+#[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginInput,
+    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)))]
+pub async fn login(
+    State(service): State<Service>,
+    Json(input): Json<LoginInput>,
+) -> ApiResult<axum::Json<SignedIn>> {
+    Ok(axum::Json(service.login(input).await?))
+}
+
+/// Revoke this session, on every instance, at once.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<StatusCode> {
+    service.logout(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<axum::Json<User>> {
+    Ok(axum::Json(service.me(&caller).await?))
+}
+
+/// Edit one's profile; absent fields stay as they are.
+#[utoipa::path(patch, path = "/api/me", tag = "accounts", security(("bearer" = [])), request_body = ProfileEdit,
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn edit_me(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Json(edit): Json<ProfileEdit>,
+) -> ApiResult<axum::Json<User>> {
+    Ok(axum::Json(service.edit_profile(&caller, edit).await?))
+}

@@ -1,0 +1,57 @@
+//! Feeds (API.md "Feeds"): the home feed, a user's posts, the public timeline.
+
+use axum::extract::{Path, State};
+use roost_service::model::{Paged, Post};
+use roost_service::Service;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::PageQuery;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, MaybeAuth, Query};
+
+/// The home feed: posts of the people the caller follows and the caller's own, newest first.
+#[utoipa::path(get, path = "/api/feed", tag = "feeds", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Paged<Post>), (status = 401, body = ErrorBody)))]
+pub async fn home(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<axum::Json<Paged<Post>>> {
+    Ok(axum::Json(service.home_feed(&caller, &page.into()).await?))
+}
+
+/// A user's posts, newest first.
+#[utoipa::path(get, path = "/api/users/{user}/posts", tag = "feeds",
+    params(("user" = String, Path, description = "id or username"), PageQuery),
+    responses((status = 200, body = Paged<Post>), (status = 404, body = ErrorBody)))]
+pub async fn user_posts(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Path(user): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<axum::Json<Paged<Post>>> {
+    Ok(axum::Json(service.user_posts(caller.as_ref(), &user, &page.into()).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TimelineQuery {
+    /// RFC 3339; default 24 hours before `until`.
+    pub since: Option<String>,
+    /// RFC 3339; default now.
+    pub until: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The public timeline: every post in a time window, newest first.
+#[utoipa::path(get, path = "/api/timeline", tag = "feeds", params(TimelineQuery),
+    responses((status = 200, body = Paged<Post>), (status = 422, body = ErrorBody)))]
+pub async fn timeline(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Query(q): Query<TimelineQuery>,
+) -> ApiResult<axum::Json<Paged<Post>>> {
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.into();
+    Ok(axum::Json(service.timeline(caller.as_ref(), q.since.as_deref(), q.until.as_deref(), &page).await?))
+}

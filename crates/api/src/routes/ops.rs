@@ -1,0 +1,42 @@
+//! Operations endpoints (no auth): liveness, readiness, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use roost_service::Service;
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::openapi::ApiDoc;
+
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200)))]
+pub async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+/// 200 when every engine answers, else 503 naming the one that does not.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
+pub async fn readyz(State(service): State<Service>) -> impl IntoResponse {
+    let checks = service.readiness().await;
+    let failing: Vec<_> = checks.iter().filter(|(_, err)| err.is_some()).collect();
+    let body = json!({
+        "status": if failing.is_empty() { "ready" } else { "unavailable" },
+        "engines": checks.iter().map(|(name, err)| (name.to_string(), json!(err.clone().unwrap_or_else(|| "ok".into())))).collect::<serde_json::Map<_, _>>(),
+    });
+    if failing.is_empty() {
+        (StatusCode::OK, axum::Json(body))
+    } else {
+        let names: Vec<_> = failing.iter().map(|(name, _)| *name).collect();
+        let message = format!("unavailable: {}", names.join(", "));
+        let mut body = body;
+        body["error"] = json!({"code": "unavailable", "message": message});
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body))
+    }
+}
+
+/// The OpenAPI 3.1 document of this API, generated from the code.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200)))]
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}

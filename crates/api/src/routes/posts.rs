@@ -1,0 +1,199 @@
+//! Posts, likes and media (API.md "Posts, likes, comments, media").
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use bytes::{Bytes, BytesMut};
+use futures::TryStreamExt;
+use roost_service::media::MediaContent;
+use roost_service::model::{LikeState, Media, Post};
+use roost_service::posts::NewPost;
+use roost_service::{Service, ServiceError};
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{parse_json, Auth, MaybeAuth};
+
+/// Upload an image: multipart field `file`, or the raw bytes as the body.
+#[utoipa::path(post, path = "/api/media", tag = "posts", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    responses((status = 201, body = Media), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody)))]
+pub async fn upload_media(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    request: Request,
+) -> ApiResult<(StatusCode, axum::Json<Media>)> {
+    let bytes = if is_multipart(request.headers()) {
+        let mut form = Multipart::from_request(request, &service)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        read_form(&service, &mut form)
+            .await?
+            .file
+            .ok_or_else(|| ServiceError::validation("file", "no file field"))?
+    } else {
+        read_limited(&service, request.into_body()).await?
+    };
+    Ok((StatusCode::CREATED, axum::Json(service.upload_media(&caller, bytes).await?)))
+}
+
+/// Serve an uploaded image.
+#[utoipa::path(get, path = "/api/media/{id}", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/*"), (status = 302), (status = 404, body = ErrorBody)))]
+pub async fn media(State(service): State<Service>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(media_response(service.media_content(&id, false).await?))
+}
+
+/// Serve an image's thumbnail (JPEG, longest side 320 px).
+#[utoipa::path(get, path = "/api/media/{id}/thumbnail", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 302), (status = 404, body = ErrorBody)))]
+pub async fn thumbnail(State(service): State<Service>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(media_response(service.media_content(&id, true).await?))
+}
+
+fn media_response(content: MediaContent) -> Response {
+    match content {
+        MediaContent::Redirect(url) => Redirect::temporary(&url).into_response(),
+        MediaContent::Bytes { content_type, bytes } => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                // An id names one immutable image forever.
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+    }
+}
+
+/// Create a post: JSON `{text, media_ids?, reply_to?}`, or multipart with `text` and `file`
+/// (the image is uploaded and attached in the same request).
+#[utoipa::path(post, path = "/api/posts", tag = "posts", security(("bearer" = [])), request_body = NewPost,
+    responses((status = 201, body = Post), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_post(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    request: Request,
+) -> ApiResult<(StatusCode, axum::Json<Post>)> {
+    let new = if is_multipart(request.headers()) {
+        let mut form = Multipart::from_request(request, &service)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let form = read_form(&service, &mut form).await?;
+        let mut new =
+            NewPost { text: form.text.unwrap_or_default(), reply_to: form.reply_to, media_ids: Vec::new() };
+        if let Some(file) = form.file {
+            new.media_ids.push(service.upload_media(&caller, file).await?.id);
+        }
+        new
+    } else {
+        let bytes =
+            Bytes::from_request(request, &service).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        parse_json(&bytes)?
+    };
+    Ok((StatusCode::CREATED, axum::Json(service.create_post(&caller, new).await?)))
+}
+
+#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, body = Post), (status = 404, body = ErrorBody)))]
+pub async fn get_post(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Post>> {
+    Ok(axum::Json(service.post(caller.as_ref(), &id).await?))
+}
+
+/// The author or a moderator deletes a post.
+#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_post(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    service.delete_post(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Like (idempotent).
+#[utoipa::path(post, path = "/api/posts/{id}/like", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn like(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<LikeState>> {
+    Ok(axum::Json(service.set_like(&caller, &id, true).await?))
+}
+
+/// Unlike (idempotent).
+#[utoipa::path(delete, path = "/api/posts/{id}/like", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlike(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<LikeState>> {
+    Ok(axum::Json(service.set_like(&caller, &id, false).await?))
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The fields of a post or upload form.
+#[derive(Default)]
+struct Form {
+    text: Option<String>,
+    reply_to: Option<String>,
+    file: Option<Bytes>,
+}
+
+async fn read_form(service: &Service, form: &mut Multipart) -> ApiResult<Form> {
+    let mut out = Form::default();
+    let limit = service.config().media_max_bytes;
+    while let Some(mut field) = form.next_field().await.map_err(|e| ApiError::bad_request(e.body_text()))? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                let mut buf = BytesMut::new();
+                while let Some(chunk) =
+                    field.chunk().await.map_err(|e| ApiError::bad_request(e.body_text()))?
+                {
+                    if buf.len() + chunk.len() > limit {
+                        return Err(service.too_large().into());
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                out.file = Some(buf.freeze());
+            }
+            "text" => out.text = Some(field.text().await.map_err(|e| ApiError::bad_request(e.body_text()))?),
+            "reply_to" => {
+                out.reply_to = Some(field.text().await.map_err(|e| ApiError::bad_request(e.body_text()))?)
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a raw body, refusing (413) as soon as it passes the media limit instead of
+/// buffering all of it.
+async fn read_limited(service: &Service, body: Body) -> ApiResult<Bytes> {
+    let limit = service.config().media_max_bytes;
+    let mut stream = body.into_data_stream();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.try_next().await.map_err(|e| ApiError::bad_request(e.to_string()))? {
+        if buf.len() + chunk.len() > limit {
+            return Err(service.too_large().into());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}

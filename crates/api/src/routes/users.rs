@@ -1,0 +1,95 @@
+//! Users and the social graph (API.md "Users and the social graph"). Paths take a user id
+//! or a username.
+
+use axum::extract::{Path, State};
+use roost_service::graph::Direction;
+use roost_service::model::{FollowState, Items, Paged, User};
+use roost_service::Service;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::PageQuery;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, MaybeAuth, Query};
+
+/// A profile.
+#[utoipa::path(get, path = "/api/users/{user}", tag = "users", params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+pub async fn profile(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<User>> {
+    Ok(axum::Json(service.user(caller.as_ref(), &user).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// A prefix of a username or display name, any case.
+    pub q: String,
+    /// 1..100, default 20.
+    pub limit: Option<u32>,
+}
+
+/// Username / display-name autocomplete.
+#[utoipa::path(get, path = "/api/users/search", tag = "users", params(SearchQuery),
+    responses((status = 200, body = Items<User>), (status = 422, body = ErrorBody)))]
+pub async fn search(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult<axum::Json<Items<User>>> {
+    let limit = roost_service::cursor::PageRequest { limit: query.limit, cursor: None }.limit()?;
+    Ok(axum::Json(Items { items: service.search_users(caller.as_ref(), &query.q, limit).await? }))
+}
+
+/// Follow (idempotent).
+#[utoipa::path(post, path = "/api/users/{user}/follow", tag = "users", security(("bearer" = [])),
+    params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn follow(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<FollowState>> {
+    Ok(axum::Json(service.follow(&caller, &user).await?))
+}
+
+/// Unfollow (idempotent).
+#[utoipa::path(delete, path = "/api/users/{user}/follow", tag = "users", security(("bearer" = [])),
+    params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unfollow(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<FollowState>> {
+    Ok(axum::Json(service.unfollow(&caller, &user).await?))
+}
+
+/// Who follows the user, newest first.
+#[utoipa::path(get, path = "/api/users/{user}/followers", tag = "users",
+    params(("user" = String, Path, description = "id or username"), PageQuery),
+    responses((status = 200, body = Paged<User>), (status = 404, body = ErrorBody)))]
+pub async fn followers(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Path(user): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<axum::Json<Paged<User>>> {
+    Ok(axum::Json(service.connections(caller.as_ref(), &user, Direction::Followers, &page.into()).await?))
+}
+
+/// Whom the user follows, newest first.
+#[utoipa::path(get, path = "/api/users/{user}/following", tag = "users",
+    params(("user" = String, Path, description = "id or username"), PageQuery),
+    responses((status = 200, body = Paged<User>), (status = 404, body = ErrorBody)))]
+pub async fn following(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Path(user): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<axum::Json<Paged<User>>> {
+    Ok(axum::Json(service.connections(caller.as_ref(), &user, Direction::Following, &page.into()).await?))
+}

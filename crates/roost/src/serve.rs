@@ -1,0 +1,60 @@
+//! `roost serve`: open the engines, start the workers, serve HTTP until SIGTERM or Ctrl-C.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::http::Request;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{info, Level};
+
+use crate::cli::ServeArgs;
+use crate::{config, engines};
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let settings = config::load(args)?;
+    let engines = engines::open(&settings).await?;
+    let service = roost_service::Service::new(engines, settings.service.clone())
+        .await
+        .context("starting the service")?;
+    let workers = roost_workers::spawn(service.clone());
+
+    let app = roost_api::router(service).layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+    );
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    info!(listen = %listener.local_addr()?, engines = %engines::describe(&settings), "roost is serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    workers.stop(Duration::from_secs(10)).await;
+    info!("roost stopped");
+    Ok(())
+}
+
+/// JSON lines on stdout; `ROOST_LOG` (an `EnvFilter` directive) sets the level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    info!("shutting down");
+}

@@ -1,0 +1,272 @@
+//! Accounts and sessions: register, login, logout, the token check every request makes,
+//! and editing one's own profile.
+
+use roost_engines::{Cond, EngineError, Item, TxOp, Update};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::{hash_password, verify_password, Claims};
+use crate::config::ttl;
+use crate::error::{ServiceError, ServiceResult};
+use crate::model::{Caller, Profile, SignedIn, User};
+use crate::{ids, keys, time, users, Service};
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct RegisterInput {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+}
+
+/// `PATCH /api/me`: absent fields stay as they are.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct ProfileEdit {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_media_id: Option<String>,
+}
+
+/// Words that are routes (or would confuse people) and so cannot be usernames.
+const RESERVED: &[&str] = &[
+    "about",
+    "admin",
+    "api",
+    "auth",
+    "explore",
+    "feed",
+    "help",
+    "login",
+    "logout",
+    "me",
+    "moderator",
+    "notifications",
+    "online",
+    "register",
+    "roost",
+    "root",
+    "search",
+    "settings",
+    "signup",
+    "stream",
+    "suggestions",
+    "support",
+    "system",
+    "timeline",
+    "trending",
+];
+
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 256;
+pub const MAX_DISPLAY_NAME: usize = 50;
+pub const MAX_BIO: usize = 300;
+
+/// Usernames are unique case-insensitively, so they are kept in lower case.
+pub fn normalize_username(raw: &str) -> ServiceResult<String> {
+    let name = raw.trim().to_lowercase();
+    let len = name.chars().count();
+    if !(3..=30).contains(&len) {
+        return Err(ServiceError::validation("username", "username must be 3 to 30 characters"));
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(ServiceError::validation("username", "username may contain only a-z, 0-9 and _"));
+    }
+    if RESERVED.contains(&name.as_str()) {
+        return Err(ServiceError::validation("username", "this username is reserved"));
+    }
+    Ok(name)
+}
+
+fn check_display_name(raw: &str) -> ServiceResult<String> {
+    let name = raw.trim().to_string();
+    let len = name.chars().count();
+    if len == 0 || len > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
+        return Err(ServiceError::validation(
+            "display_name",
+            format!("display_name must be 1 to {MAX_DISPLAY_NAME} printable characters"),
+        ));
+    }
+    Ok(name)
+}
+
+fn check_bio(raw: &str) -> ServiceResult<String> {
+    let bio = raw.trim().to_string();
+    if bio.chars().count() > MAX_BIO {
+        return Err(ServiceError::validation("bio", format!("bio must be at most {MAX_BIO} characters")));
+    }
+    Ok(bio)
+}
+
+impl Service {
+    pub async fn register(&self, input: RegisterInput) -> ServiceResult<SignedIn> {
+        let username = normalize_username(&input.username)?;
+        let len = input.password.chars().count();
+        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
+            return Err(ServiceError::validation(
+                "password",
+                format!("password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+            ));
+        }
+        let display_name = check_display_name(input.display_name.as_deref().unwrap_or(&username))?;
+        let hash =
+            hash_password(input.password, self.config.argon2_memory_kib, self.config.argon2_iterations)
+                .await?;
+
+        let profile = Profile {
+            id: ids::new_id(),
+            username: username.clone(),
+            display_name,
+            bio: String::new(),
+            avatar_url: None,
+            followers_count: 0,
+            following_count: 0,
+            posts_count: 0,
+            created_at: time::now_rfc3339(),
+            role: "user".into(),
+        };
+        let user_key = keys::user(&profile.id);
+        let claim = keys::username_claim(&username);
+        let mut ops = vec![
+            TxOp::Put {
+                item: Item::new(claim.pk, claim.sk)
+                    .with("uid", profile.id.as_str())
+                    .with("password_hash", hash),
+                cond: Cond::NotExists,
+            },
+            TxOp::Put {
+                item: Item::new(user_key.pk, user_key.sk)
+                    .with_gsi1(keys::username_gsi(&username), "PROFILE")
+                    .with_attrs(&profile),
+                cond: Cond::NotExists,
+            },
+        ];
+        ops.extend(
+            users::search_entries(&profile).into_iter().map(|item| TxOp::Put { item, cond: Cond::None }),
+        );
+        match self.store.transact_write(ops).await {
+            Ok(()) => {}
+            Err(EngineError::TransactionCanceled { reasons })
+                if reasons.first().is_some_and(Option::is_some) =>
+            {
+                return Err(ServiceError::Conflict {
+                    code: "username_taken",
+                    message: format!("username {username} is taken"),
+                })
+            }
+            Err(err) => return Err(err.into()),
+        }
+        // A previous owner of the name may have been erased; forget its cached id.
+        self.cache_del(&[self.ck.username(&username)]).await;
+        let token = self.open_session(&profile.id).await?;
+        Ok(SignedIn { user: User::from_profile(&profile, None), token })
+    }
+
+    pub async fn login(&self, input: LoginInput) -> ServiceResult<SignedIn> {
+        let Ok(username) = normalize_username(&input.username) else {
+            return Err(ServiceError::InvalidCredentials);
+        };
+        let claim = self.store.get(&keys::username_claim(&username)).await?;
+        let (uid, hash) = match &claim {
+            Some(item) => {
+                (item.str("uid").unwrap_or_default(), item.str("password_hash").unwrap_or_default())
+            }
+            None => ("", ""),
+        };
+        if hash.is_empty() || !verify_password(input.password, hash.to_string()).await? {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let profile = self.profile(uid).await?.ok_or(ServiceError::InvalidCredentials)?;
+        let token = self.open_session(uid).await?;
+        Ok(SignedIn { user: User::from_profile(&profile, None), token })
+    }
+
+    async fn open_session(&self, uid: &str) -> ServiceResult<String> {
+        let sid = ids::new_id();
+        let now = time::now_secs();
+        let exp = now + i64::from(self.config.session_ttl_days) * 86_400;
+        let key = keys::session(&sid);
+        let item =
+            Item::new(key.pk, key.sk).with("uid", uid).with("created_at", time::now_rfc3339()).with_ttl(exp);
+        self.store.put(item, Cond::None).await?;
+        Ok(self.tokens.sign(&Claims { sub: uid.to_string(), sid, iat: now, exp }))
+    }
+
+    /// The caller a token names, if the token is genuine and its session still open.
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
+        let claims = self.tokens.verify(token, time::now_secs()).ok_or(ServiceError::Unauthorized)?;
+        let cache_key = self.ck.session(&claims.sid);
+        if let Some(uid) = self.cache_get(&cache_key).await {
+            if uid == claims.sub.as_bytes() {
+                return Ok(Caller { user_id: claims.sub, session_id: claims.sid });
+            }
+        }
+        let session = self.store.get(&keys::session(&claims.sid)).await?.ok_or(ServiceError::Unauthorized)?;
+        if session.str("uid") != Some(claims.sub.as_str()) {
+            return Err(ServiceError::Unauthorized);
+        }
+        self.cache_set(&cache_key, claims.sub.clone().into(), ttl::SESSION).await;
+        Ok(Caller { user_id: claims.sub, session_id: claims.sid })
+    }
+
+    /// Revokes the caller's session on every instance: the store item goes, then the
+    /// shared cache entry, so no instance can accept the token again.
+    pub async fn logout(&self, caller: &Caller) -> ServiceResult<()> {
+        self.store.delete(&keys::session(&caller.session_id), Cond::None).await?;
+        self.cache.del(&[self.ck.session(&caller.session_id)]).await?;
+        Ok(())
+    }
+
+    pub async fn me(&self, caller: &Caller) -> ServiceResult<User> {
+        let profile = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
+        Ok(User::from_profile(&profile, None))
+    }
+
+    pub async fn edit_profile(&self, caller: &Caller, edit: ProfileEdit) -> ServiceResult<User> {
+        let before = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
+        let mut update = Update::new();
+        let mut after = before.clone();
+        if let Some(name) = &edit.display_name {
+            after.display_name = check_display_name(name)?;
+            update = update.set("display_name", after.display_name.as_str());
+        }
+        if let Some(bio) = &edit.bio {
+            after.bio = check_bio(bio)?;
+            update = update.set("bio", after.bio.as_str());
+        }
+        if let Some(media_id) = &edit.avatar_media_id {
+            after.avatar_url = Some(self.avatar_url(caller, media_id).await?);
+            update = update.set("avatar_url", after.avatar_url.clone());
+        }
+        let mut ops = vec![TxOp::Update { key: keys::user(&caller.user_id), update, cond: Cond::Exists }];
+        if after.display_name != before.display_name {
+            let (old, new) = (users::search_entries(&before), users::search_entries(&after));
+            ops.extend(
+                old.iter()
+                    .filter(|o| !new.contains(o))
+                    .map(|o| TxOp::Delete { key: o.key(), cond: Cond::None }),
+            );
+            ops.extend(
+                new.into_iter().filter(|n| !old.contains(n)).map(|item| TxOp::Put { item, cond: Cond::None }),
+            );
+        }
+        self.store.transact_write(ops).await?;
+        self.forget_profiles(&[caller.user_id.as_str()]).await;
+        Ok(User::from_profile(&after, None))
+    }
+
+    /// The URL of an image the caller uploaded, for use as an avatar.
+    async fn avatar_url(&self, caller: &Caller, media_id: &str) -> ServiceResult<String> {
+        let item = self.store.get(&keys::media(media_id)).await?;
+        match item {
+            Some(media) if media.str("owner_id") == Some(caller.user_id.as_str()) => {
+                Ok(media.str("url").unwrap_or_default().to_string())
+            }
+            _ => Err(ServiceError::validation("avatar_media_id", "no such image of yours")),
+        }
+    }
+}

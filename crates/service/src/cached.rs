@@ -1,0 +1,55 @@
+//! Cache-aside helpers shared by every use case.
+//!
+//! The cache is never the only copy of anything, so a cache that fails to answer is
+//! treated as a miss (logged, and the store answers) rather than failing the request.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::Service;
+
+impl Service {
+    pub(crate) async fn cache_get(&self, key: &str) -> Option<Bytes> {
+        match self.cache.get(key).await {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::warn!(%err, key, "cache read failed; using the store");
+                None
+            }
+        }
+    }
+
+    pub(crate) async fn cache_set(&self, key: &str, value: Bytes, ttl: Duration) {
+        if let Err(err) = self.cache.set(key, value, Some(ttl)).await {
+            tracing::warn!(%err, key, "cache write failed");
+        }
+    }
+
+    /// Invalidation. A failure leaves a stale copy until its TTL, which we can only log.
+    pub(crate) async fn cache_del(&self, keys: &[String]) {
+        if let Err(err) = self.cache.del(keys).await {
+            tracing::error!(%err, ?keys, "cache invalidation failed; stale until TTL");
+        }
+    }
+
+    /// Many JSON values at once; `None` where missing, unreadable or the cache failed.
+    pub(crate) async fn cache_mget_json<T: DeserializeOwned>(&self, keys: &[String]) -> Vec<Option<T>> {
+        match self.cache.mget(keys).await {
+            Ok(values) => {
+                values.into_iter().map(|v| v.and_then(|b| serde_json::from_slice(&b).ok())).collect()
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cache read failed; using the store");
+                keys.iter().map(|_| None).collect()
+            }
+        }
+    }
+
+    pub(crate) async fn cache_set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
+        if let Ok(bytes) = serde_json::to_vec(value) {
+            self.cache_set(key, bytes.into(), ttl).await;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The service's settings. Every one has a default that suits a real deployment; the
+//! binary fills them from the TOML file and `ROOST_*` variables.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Prefix of every cache key, so that deployments (or test runs) can share one Redis.
+    pub cache_namespace: String,
+    /// Overrides the token key kept in the store (all instances must agree on it).
+    pub token_secret: Option<String>,
+    /// How long a session lives without logout.
+    pub session_ttl_days: u32,
+    /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes); tests
+    /// lower them to register thousands of users quickly.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// The largest image accepted, in bytes.
+    pub media_max_bytes: usize,
+    /// How many post ids a cached home feed keeps.
+    pub feed_cap: usize,
+    /// Authors with more followers than this are not fanned out on write; their posts are
+    /// merged into readers' feeds at read time.
+    pub fanout_threshold: u64,
+    /// A queued job delivered to a worker that has not acknowledged it for this long is
+    /// taken over by another worker (its instance is presumed dead).
+    pub job_claim_idle_secs: u64,
+    /// Concurrent jobs per instance.
+    pub worker_concurrency: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            cache_namespace: "roost".into(),
+            token_secret: None,
+            session_ttl_days: 30,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            media_max_bytes: 10 * 1024 * 1024,
+            feed_cap: 800,
+            fanout_threshold: 10_000,
+            job_claim_idle_secs: 30,
+            worker_concurrency: 4,
+        }
+    }
+}
+
+/// Cache lifetimes of DESIGN.md's flows.
+pub mod ttl {
+    use super::Duration;
+    pub const PROFILE: Duration = Duration::from_secs(3600);
+    pub const POST: Duration = Duration::from_secs(2 * 3600);
+    pub const FOLLOWER_LIST: Duration = Duration::from_secs(30 * 60);
+    /// Sessions are re-checked against the store at least this often, in case the cache
+    /// missed a revocation (the store is the only copy that counts).
+    pub const SESSION: Duration = Duration::from_secs(5 * 60);
+    pub const USERNAME: Duration = Duration::from_secs(24 * 3600);
+    pub const SEARCH: Duration = Duration::from_secs(30);
+}

@@ -1,0 +1,314 @@
+//! The home feed: fan-out on write, with big accounts merged in at read time.
+//!
+//! Each user's feed is kept twice: the store's feed table (`FEED#uid`, with a TTL) is the
+//! truth, and a cache sorted set of post ids scored by time (capped at `feed_cap`) serves
+//! reads. A new post is pushed into every follower's feed by a queued job; authors with more
+//! than `fanout_threshold` followers are not fanned out: readers who follow them merge
+//! their recent posts in at read time, so the reader cannot tell the difference.
+//!
+//! A cached feed carries a marker member. Only a feed with the marker is complete: a reader
+//! that finds none rebuilds it from the store (marker first, then the store read), and
+//! fan-out writes the store before it looks for the marker. Whatever the interleaving, a
+//! post lands in the rebuilt copy or is pushed into it.
+
+use std::time::Duration;
+
+use roost_engines::{Index, Item, KeyCondition, Page, WriteOp};
+
+use crate::cursor::{self, PageRequest};
+use crate::error::ServiceResult;
+use crate::model::{Caller, Paged, Post, Profile};
+use crate::{ids, keys, time, Service};
+
+/// The marker member of a complete cached feed (or recent-posts list). Its score is above
+/// every timestamp, so capping never removes it.
+const MARKER: &str = "~complete";
+const MARKER_SCORE: f64 = 1e15;
+/// How long a cached feed lives without being rebuilt.
+const FEED_CACHE_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
+/// How long a feed entry stays in the store's feed table.
+const FEED_ENTRY_DAYS: i64 = 30;
+/// How many of a followee's posts a follow brings into the feed.
+const BACKFILL_POSTS: usize = 50;
+/// Followers read per page during fan-out.
+const FANOUT_PAGE: usize = 1000;
+
+fn score_of(pid: &str) -> f64 {
+    ids::millis_of(pid).unwrap_or(0) as f64
+}
+
+impl Service {
+    /// `GET /api/feed`: the posts of the people the caller follows and the caller's own,
+    /// newest first.
+    pub async fn home_feed(&self, caller: &Caller, page: &PageRequest) -> ServiceResult<Paged<Post>> {
+        let limit = page.limit()?;
+        let before: Option<String> = page.cursor.as_deref().map(cursor::decode).transpose()?;
+        let uid = &caller.user_id;
+        self.ensure_feed_cached(uid).await?;
+        let mut ids = self.sorted_ids_before(&self.ck.feed(uid), before.as_deref(), limit + 1).await?;
+        for celebrity in self.followed_celebrities(uid).await? {
+            self.ensure_recent_cached(&celebrity).await?;
+            ids.extend(
+                self.sorted_ids_before(&self.ck.recent_posts(&celebrity), before.as_deref(), limit + 1)
+                    .await?,
+            );
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        let next_cursor = if more { ids.last().map(cursor::encode) } else { None };
+        let stored = self.load_posts(&ids).await?;
+        // Posts deleted since they were fanned out are skipped; the retract job catches up.
+        let posts = ids.iter().filter_map(|id| stored.get(id).cloned()).collect();
+        Ok(Paged { items: self.present_posts(Some(caller), posts).await?, next_cursor })
+    }
+
+    /// Up to `count` ids of a sorted set below `before` (all when `None`), newest first.
+    async fn sorted_ids_before(
+        &self,
+        key: &str,
+        before: Option<&str>,
+        count: usize,
+    ) -> ServiceResult<Vec<String>> {
+        let (max, exclusive) = match before {
+            Some(pid) => (score_of(pid), false),
+            None => (MARKER_SCORE, true),
+        };
+        // Posts of the same millisecond share a score: fetch a few more and drop the ones
+        // at or above the cursor, widening until the page is full or the set ends.
+        let mut fetch = count + 8;
+        loop {
+            let rows = self.cache.zrevrangebyscore(key, max, exclusive, f64::MIN, fetch).await?;
+            let exhausted = rows.len() < fetch;
+            let ids: Vec<String> = rows
+                .into_iter()
+                .map(|(member, _)| member)
+                .filter(|m| m != MARKER && before.is_none_or(|b| m.as_str() < b))
+                .take(count)
+                .collect();
+            if ids.len() >= count || exhausted {
+                return Ok(ids);
+            }
+            fetch *= 2;
+        }
+    }
+
+    /// Rebuilds a user's cached feed from the store's feed table if it is not complete.
+    async fn ensure_feed_cached(&self, uid: &str) -> ServiceResult<()> {
+        let key = self.ck.feed(uid);
+        if self.cache.zscore(&key, MARKER).await?.is_some() {
+            return Ok(());
+        }
+        self.cache.zadd(&key, &[(MARKER_SCORE, MARKER.to_string())]).await?;
+        self.cache.expire(&key, FEED_CACHE_TTL).await?;
+        let cap = self.config.feed_cap;
+        let mut members = Vec::with_capacity(cap);
+        let mut start = None;
+        while members.len() < cap {
+            let page = Page::backward(cap - members.len()).after(start);
+            let result = self.store.query(Index::Table, KeyCondition::pk(keys::feed_pk(uid)), page).await?;
+            members.extend(result.items.iter().map(|i| (score_of(&i.sk), i.sk.clone())));
+            match result.last_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        if !members.is_empty() {
+            self.cache.zadd(&key, &members).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes a post into the feeds of `readers`: the store's feed table first, then each
+    /// complete cached feed (capped).
+    pub(crate) async fn add_to_feeds(
+        &self,
+        readers: &[String],
+        pid: &str,
+        author: &str,
+    ) -> ServiceResult<()> {
+        let expires = time::now_secs() + FEED_ENTRY_DAYS * 86_400;
+        let writes = readers
+            .iter()
+            .map(|r| {
+                let key = keys::feed_entry(r, pid);
+                WriteOp::Put(Item::new(key.pk, key.sk).with("author_id", author).with_ttl(expires))
+            })
+            .collect();
+        self.store.batch_write(writes).await?;
+        let member = [(score_of(pid), pid.to_string())];
+        let keep = -(self.config.feed_cap as i64) - 2;
+        for reader in readers {
+            let key = self.ck.feed(reader);
+            if self.cache.zscore(&key, MARKER).await?.is_some() {
+                self.cache.zadd(&key, &member).await?;
+                self.cache.zremrangebyrank(&key, 0, keep).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn remove_from_feeds(&self, readers: &[String], pids: &[String]) -> ServiceResult<()> {
+        let deletes = readers
+            .iter()
+            .flat_map(|r| pids.iter().map(move |p| WriteOp::Delete(keys::feed_entry(r, p))))
+            .collect();
+        self.store.batch_write(deletes).await?;
+        for reader in readers {
+            self.cache.zrem(&self.ck.feed(reader), pids).await?;
+        }
+        Ok(())
+    }
+
+    /// The fan-out job: the post goes into every follower's feed, a page of followers at a time.
+    pub(crate) async fn fan_out(&self, pid: &str, author: &str) -> ServiceResult<()> {
+        if self.load_post(pid).await?.is_none() {
+            return Ok(()); // deleted before its fan-out ran
+        }
+        self.for_each_follower_page(author, |service, followers| async move {
+            service.add_to_feeds(&followers, pid, author).await
+        })
+        .await
+    }
+
+    /// The retract job: a deleted post leaves every follower's feed, and its likes go.
+    pub(crate) async fn retract(&self, pid: &str, author: &str) -> ServiceResult<()> {
+        let pids = [pid.to_string()];
+        self.for_each_follower_page(author, |service, followers| {
+            let pids = pids.clone();
+            async move { service.remove_from_feeds(&followers, &pids).await }
+        })
+        .await?;
+        self.delete_post_children(pid).await
+    }
+
+    async fn for_each_follower_page<F, Fut>(&self, author: &str, mut each: F) -> ServiceResult<()>
+    where
+        F: FnMut(Service, Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = ServiceResult<()>>,
+    {
+        let mut start = None;
+        loop {
+            let page = Page::backward(FANOUT_PAGE).after(start);
+            let result =
+                self.store.query(Index::Gsi1, KeyCondition::pk(keys::followers_gsi(author)), page).await?;
+            let followers: Vec<String> =
+                result.items.iter().filter_map(|i| i.str("uid").map(str::to_string)).collect();
+            if !followers.is_empty() {
+                each(self.clone(), followers).await?;
+            }
+            match result.last_key {
+                Some(key) => start = Some(key),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// After a follow: the followee's recent posts join the follower's feed (a big
+    /// account's posts are merged at read time instead).
+    pub(crate) async fn backfill(&self, follower: &str, followee: &Profile) -> ServiceResult<()> {
+        if self.is_big_account(followee).await? {
+            return self.ensure_celebrity(&followee.id).await;
+        }
+        for pid in self.recent_post_ids(&followee.id, BACKFILL_POSTS).await? {
+            self.add_to_feeds(&[follower.to_string()], &pid, &followee.id).await?;
+        }
+        Ok(())
+    }
+
+    /// After an unfollow: the followee's posts leave the follower's feed.
+    pub(crate) async fn unfill(&self, follower: &str, followee: &str) -> ServiceResult<()> {
+        let pids = self.recent_post_ids(followee, self.config.feed_cap).await?;
+        self.remove_from_feeds(&[follower.to_string()], &pids).await
+    }
+
+    /// An author's newest post ids, from the store.
+    async fn recent_post_ids(&self, author: &str, count: usize) -> ServiceResult<Vec<String>> {
+        let result = self
+            .store
+            .query(Index::Gsi1, KeyCondition::pk(keys::author_gsi(author)), Page::backward(count))
+            .await?;
+        Ok(result.items.iter().filter_map(|i| i.str("id").map(str::to_string)).collect())
+    }
+
+    // --- big accounts, merged at read time ---
+
+    pub(crate) async fn is_big_account(&self, profile: &Profile) -> ServiceResult<bool> {
+        Ok(profile.followers_count as u64 > self.config.fanout_threshold)
+    }
+
+    /// Marks an account as too big to fan out. Sticky: an account that drops back below
+    /// the threshold stays merged at read time, which readers cannot tell apart.
+    pub(crate) async fn ensure_celebrity(&self, uid: &str) -> ServiceResult<()> {
+        let key = keys::celebrity(uid);
+        self.store.put(Item::new(key.pk, key.sk), roost_engines::Cond::None).await?;
+        self.cache_del(&[self.ck.celebrities()]).await;
+        Ok(())
+    }
+
+    /// The big accounts `uid` follows.
+    async fn followed_celebrities(&self, uid: &str) -> ServiceResult<Vec<String>> {
+        let key = self.ck.celebrities();
+        let mut all = self.cache.smembers(&key).await?;
+        if all.is_empty() {
+            let result = self
+                .store
+                .query(Index::Table, KeyCondition::pk("CELEBRITIES"), Page::forward(10_000))
+                .await?;
+            all = result.items.into_iter().map(|i| i.sk).collect();
+            all.push(MARKER.to_string());
+            self.cache.sadd(&key, &all).await?;
+            self.cache.expire(&key, Duration::from_secs(300)).await?;
+        }
+        let candidates: Vec<String> = all.into_iter().filter(|c| c != MARKER && c != uid).collect();
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let edges = candidates.iter().map(|c| keys::following_edge(uid, c)).collect();
+        let followed = self.store.batch_get(edges).await?;
+        Ok(followed.into_iter().filter_map(|edge| edge.str("uid").map(str::to_string)).collect())
+    }
+
+    /// Keeps an author's cached recent posts current (only once the list is complete).
+    pub(crate) async fn note_recent_post(&self, author: &str, pid: &str) {
+        let key = self.ck.recent_posts(author);
+        let result = async {
+            if self.cache.zscore(&key, MARKER).await?.is_some() {
+                self.cache.zadd(&key, &[(score_of(pid), pid.to_string())]).await?;
+                self.cache.zremrangebyrank(&key, 0, -(self.config.feed_cap as i64) - 2).await?;
+            }
+            Ok::<_, roost_engines::EngineError>(())
+        };
+        if let Err(err) = result.await {
+            tracing::warn!(%err, "recent-posts cache update failed; dropping it");
+            self.cache_del(&[key]).await;
+        }
+    }
+
+    pub(crate) async fn forget_recent_post(&self, author: &str, pid: &str) {
+        if let Err(err) = self.cache.zrem(&self.ck.recent_posts(author), &[pid.to_string()]).await {
+            tracing::warn!(%err, "recent-posts cache update failed; dropping it");
+            self.cache_del(&[self.ck.recent_posts(author)]).await;
+        }
+    }
+
+    async fn ensure_recent_cached(&self, author: &str) -> ServiceResult<()> {
+        let key = self.ck.recent_posts(author);
+        if self.cache.zscore(&key, MARKER).await?.is_some() {
+            return Ok(());
+        }
+        self.cache.zadd(&key, &[(MARKER_SCORE, MARKER.to_string())]).await?;
+        self.cache.expire(&key, FEED_CACHE_TTL).await?;
+        let members: Vec<(f64, String)> = self
+            .recent_post_ids(author, self.config.feed_cap)
+            .await?
+            .into_iter()
+            .map(|pid| (score_of(&pid), pid))
+            .collect();
+        if !members.is_empty() {
+            self.cache.zadd(&key, &members).await?;
+        }
+        Ok(())
+    }
+}

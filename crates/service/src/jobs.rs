@@ -1,0 +1,93 @@
+//! Background jobs: what the service hands to the workers through the cache's durable
+//! queue (one stream, one consumer group), and how each is carried out.
+//!
+//! Every job is idempotent: a worker may die after doing a job but before acknowledging
+//! it, and then another worker does it again.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+pub use roost_engines::QueueMessage;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::Service;
+
+/// The stream's one consumer group: every instance's workers share it, so each job runs once.
+const GROUP: &str = "workers";
+const STREAM: &str = "jobs";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Push a new post into its author's followers' feeds.
+    FanOut { post_id: String, author_id: String },
+    /// Remove a deleted post from the feeds it was fanned out to.
+    Retract { post_id: String, author_id: String },
+    /// Bring the store's like item and counter in line with a like or unlike the cache
+    /// already answered.
+    SyncLike { post_id: String, user_id: String, liked: bool },
+}
+
+impl Job {
+    pub fn decode(payload: &[u8]) -> ServiceResult<Job> {
+        serde_json::from_slice(payload).map_err(|e| ServiceError::Internal(format!("unreadable job: {e}")))
+    }
+
+    /// Jobs with the same key must run in queue order (a like then an unlike of the same
+    /// post by the same user); jobs with different keys, or none, may run concurrently.
+    pub fn ordering_key(&self) -> Option<String> {
+        match self {
+            Job::SyncLike { post_id, user_id, .. } => Some(format!("like:{post_id}:{user_id}")),
+            _ => None,
+        }
+    }
+}
+
+impl Service {
+    pub async fn enqueue(&self, job: &Job) -> ServiceResult<()> {
+        let payload = serde_json::to_vec(job)?;
+        self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(payload)).await?;
+        Ok(())
+    }
+
+    /// Creates the consumer group (idempotent); workers call it before reading.
+    pub async fn prepare_job_queue(&self) -> ServiceResult<()> {
+        Ok(self.cache.xgroup_create(&self.ck.queue(STREAM), GROUP).await?)
+    }
+
+    /// New jobs for this worker, waiting up to `block` when there are none.
+    pub async fn next_jobs(
+        &self,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> ServiceResult<Vec<QueueMessage>> {
+        Ok(self.cache.xreadgroup(&self.ck.queue(STREAM), GROUP, consumer, count, block).await?)
+    }
+
+    /// Jobs another worker took and never finished (it died), now this worker's.
+    pub async fn claim_stale_jobs(&self, consumer: &str, count: usize) -> ServiceResult<Vec<QueueMessage>> {
+        let idle = Duration::from_secs(self.config.job_claim_idle_secs);
+        Ok(self.cache.xautoclaim(&self.ck.queue(STREAM), GROUP, consumer, idle, count).await?)
+    }
+
+    pub async fn ack_job(&self, id: &str) -> ServiceResult<()> {
+        self.cache.xack(&self.ck.queue(STREAM), GROUP, &[id.to_string()]).await?;
+        Ok(())
+    }
+
+    /// Jobs queued and not yet done (metrics, and tests waiting for the workers).
+    pub async fn pending_jobs(&self) -> ServiceResult<u64> {
+        Ok(self.cache.xlen(&self.ck.queue(STREAM)).await?)
+    }
+
+    /// Carries out one queued job.
+    pub async fn run_job(&self, job: Job) -> ServiceResult<()> {
+        match job {
+            Job::FanOut { post_id, author_id } => self.fan_out(&post_id, &author_id).await,
+            Job::Retract { post_id, author_id } => self.retract(&post_id, &author_id).await,
+            Job::SyncLike { post_id, user_id, liked } => self.sync_like(&post_id, &user_id, liked).await,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Every key Roost uses, in one place: the single-table layout of DESIGN.md for the store,
+//! and the cache's key names. Cache keys put the entity id in `{braces}`: a Redis Cluster
+//! hash tag, so that all keys of one entity live in one slot.
+
+use roost_engines::Key;
+
+pub fn user(uid: &str) -> Key {
+    Key::new(format!("USER#{uid}"), "PROFILE")
+}
+pub fn user_pk(uid: &str) -> String {
+    format!("USER#{uid}")
+}
+pub fn username_gsi(name: &str) -> String {
+    format!("USERNAME#{name}")
+}
+/// The item that makes a username unique (a GSI cannot); it also holds the password hash,
+/// so that login is one read.
+pub fn username_claim(name: &str) -> Key {
+    Key::new(format!("USERNAME#{name}"), "CLAIM")
+}
+/// `fid` follows `uid`, seen from `uid`.
+pub fn follower_edge(uid: &str, fid: &str) -> Key {
+    Key::new(format!("USER#{uid}"), format!("FOLLOWER#{fid}"))
+}
+/// `fid` follows `uid`, seen from `fid`.
+pub fn following_edge(fid: &str, uid: &str) -> Key {
+    Key::new(format!("USER#{fid}"), format!("FOLLOWING#{uid}"))
+}
+pub fn followers_gsi(uid: &str) -> String {
+    format!("FOLLOWERS#{uid}")
+}
+pub fn following_gsi(fid: &str) -> String {
+    format!("FOLLOWING#{fid}")
+}
+pub fn session(sid: &str) -> Key {
+    Key::new(format!("SESSION#{sid}"), "META")
+}
+/// Prefix-search entries: one partition per first character keeps partitions small and
+/// lets `begins_with` on the sort key answer an autocomplete query.
+pub fn search_pk(kind: &str, term: &str) -> String {
+    let first = term.chars().next().unwrap_or('_');
+    format!("SEARCH#{kind}#{first}")
+}
+pub fn search_sk(term: &str, uid: &str) -> String {
+    format!("{term}#{uid}")
+}
+pub fn post(pid: &str) -> Key {
+    Key::new(post_pk(pid), "META")
+}
+pub fn post_pk(pid: &str) -> String {
+    format!("POST#{pid}")
+}
+/// A user's posts, newest first, through gsi1.
+pub fn author_gsi(uid: &str) -> String {
+    format!("AUTHOR#{uid}")
+}
+pub fn author_gsi_sk(pid: &str) -> String {
+    format!("POST#{pid}")
+}
+/// The public timeline: gsi2, one partition per hour so that no partition runs hot.
+pub fn timeline_gsi(hour_bucket: &str) -> String {
+    format!("TIMELINE#{hour_bucket}")
+}
+pub fn like(pid: &str, uid: &str) -> Key {
+    Key::new(post_pk(pid), format!("LIKE#{uid}"))
+}
+pub fn liker_gsi(uid: &str) -> String {
+    format!("LIKER#{uid}")
+}
+pub fn feed_pk(uid: &str) -> String {
+    format!("FEED#{uid}")
+}
+pub fn feed_entry(uid: &str, pid: &str) -> Key {
+    Key::new(feed_pk(uid), pid)
+}
+/// The accounts too big to fan out, one item each in one partition.
+pub fn celebrity(uid: &str) -> Key {
+    Key::new("CELEBRITIES", uid)
+}
+pub fn media(mid: &str) -> Key {
+    Key::new(format!("MEDIA#{mid}"), "META")
+}
+pub fn token_secret() -> Key {
+    Key::new("CONFIG#auth", "TOKEN_SECRET")
+}
+
+/// Cache key names under a namespace.
+#[derive(Clone, Debug)]
+pub struct CacheKeys {
+    ns: String,
+}
+
+impl CacheKeys {
+    pub fn new(ns: &str) -> Self {
+        CacheKeys { ns: ns.to_string() }
+    }
+    pub fn user(&self, uid: &str) -> String {
+        format!("{}:user:{{{uid}}}", self.ns)
+    }
+    pub fn username(&self, name: &str) -> String {
+        format!("{}:username:{{{name}}}", self.ns)
+    }
+    pub fn session(&self, sid: &str) -> String {
+        format!("{}:session:{{{sid}}}", self.ns)
+    }
+    pub fn search(&self, query: &str) -> String {
+        format!("{}:search:{{{query}}}", self.ns)
+    }
+    pub fn post(&self, pid: &str) -> String {
+        format!("{}:post:{{{pid}}}", self.ns)
+    }
+    /// The set of users who like a post (plus a marker member: see `likes`).
+    pub fn likes(&self, pid: &str) -> String {
+        format!("{}:likes:{{{pid}}}", self.ns)
+    }
+    /// A user's home feed: post ids scored by time (plus a marker member: see `feed`).
+    pub fn feed(&self, uid: &str) -> String {
+        format!("{}:feed:{{{uid}}}", self.ns)
+    }
+    /// An author's recent post ids (for merging big accounts into feeds at read time).
+    pub fn recent_posts(&self, uid: &str) -> String {
+        format!("{}:recent:{{{uid}}}", self.ns)
+    }
+    /// The big accounts (too many followers to fan out).
+    pub fn celebrities(&self) -> String {
+        format!("{}:celebrities", self.ns)
+    }
+    pub fn queue(&self, name: &str) -> String {
+        format!("{}:queue:{{{name}}}", self.ns)
+    }
+}

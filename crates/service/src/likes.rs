@@ -1,0 +1,177 @@
+//! Likes, as DESIGN.md's flow says: the cache answers at once (the post's like set), a
+//! durable queued job carries the like to the store (the like item and the post's counter,
+//! in one conditional transaction, so it is idempotent and the counter never drifts).
+//!
+//! The job is queued *before* the cache changes and before the answer: once a like is
+//! acknowledged, its job is in the durable queue, whatever dies next. A post's like set
+//! is loaded from the store on first use and carries a marker member, so its size minus one
+//! is the like count; a post whose set is not loaded shows the store's counter.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use roost_engines::{
+    store::by_key, CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, TxOp, Update,
+};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::jobs::Job;
+use crate::model::{Caller, LikeState, StoredPost};
+use crate::{keys, Service};
+
+/// Marks a like set as loaded from the store (an empty set cannot exist in Redis).
+const MARKER: &str = "~loaded";
+/// Like sets of posts nobody touches leave the cache after this.
+const LIKES_TTL: Duration = Duration::from_secs(24 * 3600);
+
+impl Service {
+    /// Like (`liked = true`) or unlike a post; both idempotent.
+    pub async fn set_like(&self, caller: &Caller, pid: &str, liked: bool) -> ServiceResult<LikeState> {
+        if self.load_post(pid).await?.is_none() {
+            return Err(ServiceError::NotFound("post"));
+        }
+        let uid = caller.user_id.clone();
+        self.enqueue(&Job::SyncLike { post_id: pid.to_string(), user_id: uid.clone(), liked }).await?;
+        let key = self.ensure_likes_cached(pid).await?;
+        if liked {
+            self.cache.sadd(&key, &[uid]).await?;
+        } else {
+            self.cache.srem(&key, &[uid]).await?;
+        }
+        let like_count = self.cache.scard(&key).await?.saturating_sub(1) as i64;
+        Ok(LikeState { liked, like_count })
+    }
+
+    /// Loads a post's like set from the store unless it is cached; returns its key.
+    async fn ensure_likes_cached(&self, pid: &str) -> ServiceResult<String> {
+        let key = self.ck.likes(pid);
+        if self.cache.exists(&key).await? {
+            return Ok(key);
+        }
+        let mut members = vec![MARKER.to_string()];
+        let mut start = None;
+        loop {
+            let cond = KeyCondition::begins_with(keys::post_pk(pid), "LIKE#");
+            let result = self.store.query(Index::Table, cond, Page::forward(1000).after(start)).await?;
+            members
+                .extend(result.items.iter().filter_map(|i| i.sk.strip_prefix("LIKE#").map(str::to_string)));
+            match result.last_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        // Concurrent loads add the same members: a union, so racing is harmless.
+        self.cache.sadd(&key, &members).await?;
+        self.cache.expire(&key, LIKES_TTL).await?;
+        Ok(key)
+    }
+
+    /// The job: make the store agree with an acknowledged like or unlike.
+    pub(crate) async fn sync_like(&self, pid: &str, uid: &str, liked: bool) -> ServiceResult<()> {
+        let like = keys::like(pid, uid);
+        let (op, delta) = if liked {
+            let item = Item::new(like.pk, like.sk)
+                .with_gsi1(keys::liker_gsi(uid), keys::post_pk(pid))
+                .with("user_id", uid);
+            (TxOp::Put { item, cond: Cond::NotExists }, 1)
+        } else {
+            (TxOp::Delete { key: like, cond: Cond::Exists }, -1)
+        };
+        let ops = vec![
+            op,
+            TxOp::Update {
+                key: keys::post(pid),
+                update: Update::new().add("like_count", delta),
+                cond: Cond::Exists,
+            },
+        ];
+        match self.store.transact_write(ops).await {
+            Ok(()) => {}
+            // Already in that state (a repeated job), or the post is gone: nothing to do.
+            Err(EngineError::TransactionCanceled { reasons })
+                if reasons.iter().any(|r| r == &Some(CancelReason::ConditionFailed)) =>
+            {
+                return Ok(())
+            }
+            Err(err) => return Err(err.into()),
+        }
+        self.cache_del(&[self.ck.post(pid)]).await;
+        // Mirror into a loaded like set: it may have been loaded from the store before
+        // this job ran (after a restart of the embedded cache, say).
+        let key = self.ck.likes(pid);
+        if self.cache.exists(&key).await? {
+            if liked {
+                self.cache.sadd(&key, &[uid.to_string()]).await?;
+            } else {
+                self.cache.srem(&key, &[uid.to_string()]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `(like_count, liked_by_me)` of each post, in order: two pipelined cache calls, and
+    /// one store batch get for posts whose like set is not cached.
+    pub(crate) async fn like_states(
+        &self,
+        caller: Option<&Caller>,
+        posts: &[StoredPost],
+    ) -> ServiceResult<Vec<(i64, bool)>> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set_keys: Vec<String> = posts.iter().map(|p| self.ck.likes(&p.id)).collect();
+        let sizes = self.cache.scard_many(&set_keys).await?;
+        let mine = match caller {
+            Some(c) => {
+                let pairs: Vec<(String, String)> =
+                    set_keys.iter().map(|k| (k.clone(), c.user_id.clone())).collect();
+                self.cache.sismember_many(&pairs).await?
+            }
+            None => vec![false; posts.len()],
+        };
+        // Posts whose set is not loaded: ask the store whether the caller likes them.
+        let mut from_store: HashMap<roost_engines::Key, Item> = HashMap::new();
+        if let Some(c) = caller {
+            let unknown: Vec<_> = posts
+                .iter()
+                .zip(&sizes)
+                .filter(|(_, &n)| n == 0)
+                .map(|(p, _)| keys::like(&p.id, &c.user_id))
+                .collect();
+            if !unknown.is_empty() {
+                from_store = by_key(self.store.batch_get(unknown).await?);
+            }
+        }
+        Ok(posts
+            .iter()
+            .zip(sizes.into_iter().zip(mine))
+            .map(|(post, (size, member))| match (size, caller) {
+                (0, Some(c)) => {
+                    (post.like_count.max(0), from_store.contains_key(&keys::like(&post.id, &c.user_id)))
+                }
+                (0, None) => (post.like_count.max(0), false),
+                (n, _) => (n as i64 - 1, member),
+            })
+            .collect())
+    }
+
+    /// Everything filed under a deleted post (likes, comments) goes, and its images.
+    pub(crate) async fn delete_post_children(&self, pid: &str) -> ServiceResult<()> {
+        loop {
+            let result = self
+                .store
+                .query(Index::Table, KeyCondition::pk(keys::post_pk(pid)), Page::forward(500))
+                .await?;
+            if result.items.is_empty() {
+                break;
+            }
+            let deletes = result.items.iter().map(|i| roost_engines::WriteOp::Delete(i.key())).collect();
+            self.store.batch_write(deletes).await?;
+            if result.last_key.is_none() {
+                break;
+            }
+        }
+        self.cache_del(&[self.ck.likes(pid)]).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! The objects of API.md as the service hands them out (and as they are stored and
+//! cached). Field names are the contract's; never rename or drop one.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A user's profile as stored in the `USER#uid / PROFILE` item and cached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub followers_count: i64,
+    #[serde(default)]
+    pub following_count: i64,
+    #[serde(default)]
+    pub posts_count: i64,
+    pub created_at: String,
+    /// `user` or `moderator`.
+    #[serde(default = "default_role")]
+    pub role: String,
+}
+
+fn default_role() -> String {
+    "user".into()
+}
+
+impl Profile {
+    pub fn is_moderator(&self) -> bool {
+        self.role == "moderator"
+    }
+}
+
+/// User, as API.md defines it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    pub avatar_url: Option<String>,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub posts_count: i64,
+    pub created_at: String,
+    /// Present only when the caller is signed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followed_by_me: Option<bool>,
+}
+
+impl User {
+    pub fn from_profile(p: &Profile, followed_by_me: Option<bool>) -> User {
+        User {
+            id: p.id.clone(),
+            username: p.username.clone(),
+            display_name: p.display_name.clone(),
+            bio: p.bio.clone(),
+            avatar_url: p.avatar_url.clone(),
+            followers_count: p.followers_count.max(0),
+            following_count: p.following_count.max(0),
+            posts_count: p.posts_count.max(0),
+            created_at: p.created_at.clone(),
+            followed_by_me,
+        }
+    }
+}
+
+/// The author summary embedded in posts, comments and notifications.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UserSummary {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl From<&Profile> for UserSummary {
+    fn from(p: &Profile) -> Self {
+        UserSummary {
+            id: p.id.clone(),
+            username: p.username.clone(),
+            display_name: p.display_name.clone(),
+            avatar_url: p.avatar_url.clone(),
+        }
+    }
+}
+
+/// A cursor-paginated list, as every list endpoint answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A list without pagination (search, suggestions, trending).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// `{user, token}`: the answer to register and login.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SignedIn {
+    pub user: User,
+    pub token: String,
+}
+
+/// The answer to follow and unfollow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FollowState {
+    pub following: bool,
+    pub followers_count: i64,
+}
+
+/// Who is calling: the user and the session the token named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub session_id: String,
+}
+
+/// Media, as API.md defines it (an uploaded image).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Media {
+    pub id: String,
+    pub url: String,
+    pub content_type: String,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// A small JPEG preview (longest side 320 px).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+}
+
+/// A post as stored in `POST#pid / META` and cached: counters as the store last knew them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredPost {
+    pub id: String,
+    pub author_id: String,
+    pub text: String,
+    #[serde(default)]
+    pub media: Vec<Media>,
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub like_count: i64,
+    #[serde(default)]
+    pub comment_count: i64,
+    pub created_at: String,
+}
+
+/// Post, as API.md defines it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Post {
+    pub id: String,
+    pub author: UserSummary,
+    pub text: String,
+    pub media: Vec<Media>,
+    pub reply_to: Option<String>,
+    pub like_count: i64,
+    pub comment_count: i64,
+    pub liked_by_me: bool,
+    pub created_at: String,
+}
+
+/// The answer to like and unlike.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LikeState {
+    pub liked: bool,
+    pub like_count: i64,
+}

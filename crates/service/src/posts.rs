@@ -1,0 +1,313 @@
+//! Posts: create (the post item and the author's `posts_count` in one transaction, then the
+//! fan-out job), read (cache-aside, 2 h), delete (author or moderator; the post leaves
+//! every feed and cache), a user's posts (gsi1) and the public timeline (gsi2, hour buckets).
+
+use std::collections::HashMap;
+
+use roost_engines::{
+    store::by_key, Cond, EngineError, Index, Item, KeyCondition, Page, SkCond, TxOp, Update,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::config::ttl;
+use crate::cursor::{self, PageRequest};
+use crate::error::{ServiceError, ServiceResult};
+use crate::jobs::Job;
+use crate::model::{Caller, Media, Paged, Post, StoredPost};
+use crate::{ids, keys, time, Service};
+
+pub const MAX_TEXT: usize = 500;
+pub const MAX_MEDIA: usize = 4;
+/// The widest window the public timeline reads (one query per hour bucket).
+pub const MAX_TIMELINE_HOURS: u64 = 7 * 24;
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct NewPost {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub media_ids: Vec<String>,
+    pub reply_to: Option<String>,
+}
+
+impl Service {
+    pub async fn create_post(&self, caller: &Caller, new: NewPost) -> ServiceResult<Post> {
+        let text = new.text.trim().to_string();
+        let chars = text.chars().count();
+        if chars > MAX_TEXT {
+            return Err(ServiceError::validation(
+                "text",
+                format!("text must be at most {MAX_TEXT} characters"),
+            ));
+        }
+        if chars == 0 && new.media_ids.is_empty() {
+            return Err(ServiceError::validation(
+                "text",
+                "text must not be empty (unless the post has media)",
+            ));
+        }
+        if new.media_ids.len() > MAX_MEDIA {
+            return Err(ServiceError::validation(
+                "media_ids",
+                format!("at most {MAX_MEDIA} images per post"),
+            ));
+        }
+        let media = self.own_media(caller, &new.media_ids).await?;
+        if let Some(parent) = &new.reply_to {
+            if self.load_post(parent).await?.is_none() {
+                return Err(ServiceError::validation("reply_to", "no such post"));
+            }
+        }
+        let author = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
+
+        let id = ids::new_id();
+        let millis = ids::millis_of(&id).unwrap_or_else(time::now_millis);
+        let stored = StoredPost {
+            id: id.clone(),
+            author_id: author.id.clone(),
+            text,
+            media,
+            reply_to: new.reply_to,
+            like_count: 0,
+            comment_count: 0,
+            created_at: time::rfc3339_of_millis(millis),
+        };
+        let key = keys::post(&id);
+        let item = Item::new(key.pk, key.sk)
+            .with_gsi1(keys::author_gsi(&author.id), keys::author_gsi_sk(&id))
+            .with_gsi2(keys::timeline_gsi(&time::hour_bucket(millis)), id.as_str())
+            .with_attrs(&stored);
+        self.store
+            .transact_write(vec![
+                TxOp::Put { item, cond: Cond::NotExists },
+                TxOp::Update {
+                    key: keys::user(&author.id),
+                    update: Update::new().add("posts_count", 1),
+                    cond: Cond::Exists,
+                },
+            ])
+            .await
+            .map_err(|err| match err {
+                EngineError::TransactionCanceled { .. } => ServiceError::Unauthorized,
+                other => other.into(),
+            })?;
+        self.cache_set_json(&self.ck.post(&id), &stored, ttl::POST).await;
+        self.forget_profiles(&[author.id.as_str()]).await;
+        // Read-your-writes: the author sees the post in their own feed at once.
+        self.add_to_feeds(&[author.id.clone()], &id, &author.id).await?;
+        self.note_recent_post(&author.id, &id).await;
+        if self.is_big_account(&author).await? {
+            self.ensure_celebrity(&author.id).await?;
+        } else {
+            self.enqueue(&Job::FanOut { post_id: id.clone(), author_id: author.id.clone() }).await?;
+        }
+        Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
+    }
+
+    /// The media items of `ids`, which must be the caller's own uploads.
+    async fn own_media(&self, caller: &Caller, ids: &[String]) -> ServiceResult<Vec<Media>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = by_key(self.store.batch_get(ids.iter().map(|m| keys::media(m)).collect()).await?);
+        ids.iter()
+            .map(|mid| match found.get(&keys::media(mid)) {
+                Some(item) if item.str("owner_id") == Some(caller.user_id.as_str()) => {
+                    Ok(item.attrs_as::<Media>()?)
+                }
+                _ => Err(ServiceError::validation("media_ids", format!("no such image of yours: {mid}"))),
+            })
+            .collect()
+    }
+
+    /// One post, from the cache or the store; `None` if absent or deleted.
+    pub async fn load_post(&self, pid: &str) -> ServiceResult<Option<StoredPost>> {
+        Ok(self.load_posts(&[pid.to_string()]).await?.remove(pid))
+    }
+
+    /// Many posts: one cache `MGET`, one store batch get for the misses.
+    pub async fn load_posts(&self, pids: &[String]) -> ServiceResult<HashMap<String, StoredPost>> {
+        let mut found = HashMap::with_capacity(pids.len());
+        if pids.is_empty() {
+            return Ok(found);
+        }
+        let cache_keys: Vec<String> = pids.iter().map(|p| self.ck.post(p)).collect();
+        let cached: Vec<Option<StoredPost>> = self.cache_mget_json(&cache_keys).await;
+        let mut missing = Vec::new();
+        for (pid, hit) in pids.iter().zip(cached) {
+            match hit {
+                Some(post) => {
+                    found.insert(pid.clone(), post);
+                }
+                None => missing.push(keys::post(pid)),
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            for item in self.store.batch_get(missing).await? {
+                let post: StoredPost = item.attrs_as()?;
+                self.cache_set_json(&self.ck.post(&post.id), &post, ttl::POST).await;
+                found.insert(post.id.clone(), post);
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn post(&self, caller: Option<&Caller>, pid: &str) -> ServiceResult<Post> {
+        let stored = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
+        self.present_posts(caller, vec![stored])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound("post"))
+    }
+
+    /// Deletes a post: its author or a moderator may. It leaves the author's feed and the
+    /// caches at once, and every follower's feed through a queued job.
+    pub async fn delete_post(&self, caller: &Caller, pid: &str) -> ServiceResult<()> {
+        let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
+        if post.author_id != caller.user_id {
+            let me = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
+            if !me.is_moderator() {
+                return Err(ServiceError::Forbidden(
+                    "only the author or a moderator may delete a post".into(),
+                ));
+            }
+        }
+        let ops = vec![
+            TxOp::Delete { key: keys::post(pid), cond: Cond::Exists },
+            TxOp::Update {
+                key: keys::user(&post.author_id),
+                update: Update::new().add("posts_count", -1),
+                cond: Cond::None,
+            },
+        ];
+        match self.store.transact_write(ops).await {
+            Ok(()) => {}
+            // Deleted meanwhile by someone else: the outcome the caller wanted.
+            Err(EngineError::TransactionCanceled { .. }) => return Ok(()),
+            Err(err) => return Err(err.into()),
+        }
+        self.cache_del(&[self.ck.post(pid)]).await;
+        self.forget_profiles(&[post.author_id.as_str()]).await;
+        self.remove_from_feeds(&[post.author_id.clone()], &[pid.to_string()]).await?;
+        self.forget_recent_post(&post.author_id, pid).await;
+        self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id }).await
+    }
+
+    /// A user's posts, newest first.
+    pub async fn user_posts(
+        &self,
+        caller: Option<&Caller>,
+        user: &str,
+        page: &PageRequest,
+    ) -> ServiceResult<Paged<Post>> {
+        let author = self.resolve_user(user).await?;
+        let request = Page::backward(page.limit()?).after(cursor::decode_start(page.cursor.as_deref())?);
+        let result =
+            self.store.query(Index::Gsi1, KeyCondition::pk(keys::author_gsi(&author.id)), request).await?;
+        let posts = result.items.iter().map(|i| i.attrs_as::<StoredPost>()).collect::<Result<Vec<_>, _>>()?;
+        Ok(Paged {
+            items: self.present_posts(caller, posts).await?,
+            next_cursor: result.last_key.as_ref().map(cursor::encode),
+        })
+    }
+
+    /// The public timeline: every post in `[since, until)`, newest first, read bucket by
+    /// bucket from the hour-partitioned gsi2.
+    pub async fn timeline(
+        &self,
+        caller: Option<&Caller>,
+        since: Option<&str>,
+        until: Option<&str>,
+        page: &PageRequest,
+    ) -> ServiceResult<Paged<Post>> {
+        let limit = page.limit()?;
+        let parse = |field: &'static str, value: Option<&str>| -> ServiceResult<Option<u64>> {
+            value
+                .map(|v| {
+                    time::parse_rfc3339_millis(v)
+                        .ok_or_else(|| ServiceError::validation(field, "expected an RFC 3339 time"))
+                })
+                .transpose()
+        };
+        let until = parse("until", until)?.unwrap_or_else(|| time::now_millis() + 1);
+        let since = parse("since", since)?.unwrap_or(until.saturating_sub(24 * 3600 * 1000));
+        if since >= until {
+            return Err(ServiceError::validation("since", "since must be before until"));
+        }
+        if until - since > MAX_TIMELINE_HOURS * 3600 * 1000 {
+            return Err(ServiceError::validation(
+                "since",
+                format!("the window may span at most {MAX_TIMELINE_HOURS} hours"),
+            ));
+        }
+        // Ids below `upper` and at or above `lower` fall in the window.
+        let before: Option<String> = page.cursor.as_deref().map(cursor::decode).transpose()?;
+        let upper = before.unwrap_or_else(|| ids::floor_id(until));
+        let lower = ids::floor_id(since);
+        let mut found: Vec<StoredPost> = Vec::new();
+        let mut hour = ids::millis_of(&upper).unwrap_or(until).min(until) / 3_600_000;
+        let mut more = false;
+        while hour >= since / 3_600_000 && !more {
+            let cond = KeyCondition::pk(keys::timeline_gsi(&time::hour_bucket(hour * 3_600_000)))
+                .with_sk(SkCond::Between(lower.clone(), upper.clone()));
+            let mut start = None;
+            loop {
+                let want = limit + 1 - found.len();
+                let result =
+                    self.store.query(Index::Gsi2, cond.clone(), Page::backward(want).after(start)).await?;
+                for item in result.items.iter().filter(|i| i.gsi2.as_ref().is_some_and(|g| g.1 < upper)) {
+                    found.push(item.attrs_as()?);
+                }
+                if found.len() > limit {
+                    more = true;
+                    break;
+                }
+                match result.last_key {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
+            }
+            if hour == 0 {
+                break;
+            }
+            hour -= 1;
+        }
+        found.truncate(limit);
+        let next_cursor = if more { found.last().map(|p| cursor::encode(&p.id)) } else { None };
+        Ok(Paged { items: self.present_posts(caller, found).await?, next_cursor })
+    }
+
+    /// Posts as the API shows them: author summary, live like count and `liked_by_me`,
+    /// without one round trip per post. Posts whose author is gone are left out.
+    pub async fn present_posts(
+        &self,
+        caller: Option<&Caller>,
+        posts: Vec<StoredPost>,
+    ) -> ServiceResult<Vec<Post>> {
+        let author_ids: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
+        let authors = self.profiles(&author_ids).await?;
+        let engagement = self.like_states(caller, &posts).await?;
+        Ok(posts
+            .into_iter()
+            .zip(engagement)
+            .filter_map(|(p, (like_count, liked_by_me))| {
+                let author = authors.get(&p.author_id)?;
+                Some(Post {
+                    author: author.into(),
+                    id: p.id,
+                    text: p.text,
+                    media: p.media,
+                    reply_to: p.reply_to,
+                    like_count,
+                    comment_count: p.comment_count.max(0),
+                    liked_by_me,
+                    created_at: p.created_at,
+                })
+            })
+            .collect())
+    }
+}
