@@ -48,6 +48,7 @@ impl Service {
                 ImageError::Unsupported => ServiceError::UnsupportedMediaType(
                     "only JPEG, PNG, GIF and WebP images are accepted".into(),
                 ),
+                ImageError::TooLarge => ServiceError::TooLarge(format!("image too large to process: {err}")),
                 other => ServiceError::validation("file", other.to_string()),
             })?;
         let mid = ids::new_id();

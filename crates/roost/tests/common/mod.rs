@@ -1,0 +1,293 @@
+//! The HTTP test harness: starts real `roost serve` processes on free ports and talks to
+//! them over HTTP, as any client would.
+//!
+//! `ROOST_TEST_MODE` picks the engines: `embedded` (default; SQLite, in-process cache,
+//! local folder under a temporary data dir) or `distributed` (DynamoDB and S3 on the moto
+//! server at `ROOST_TEST_AWS_ENDPOINT`, Redis at `ROOST_TEST_REDIS_URL`; each server gets its
+//! own table, bucket and cache namespace). `scripts/test.sh` runs the suite in both.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub fn distributed() -> bool {
+    match std::env::var("ROOST_TEST_MODE").as_deref() {
+        Ok("distributed") => true,
+        Ok("embedded") | Err(_) => false,
+        Ok(other) => panic!("ROOST_TEST_MODE must be embedded or distributed, not {other}"),
+    }
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suite through scripts/test.sh, which starts Redis and moto")
+    })
+}
+
+fn unique(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{name}-{}-{}-{}", std::process::id(), nanos % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// What a server is started with; peers share everything but the port.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    data_dir: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Setup {
+    /// A fresh deployment: its own data dir, or its own table, bucket and namespace.
+    pub fn new() -> Setup {
+        let id = unique("roost");
+        let data_dir = std::env::temp_dir().join(&id);
+        let mut args = vec!["serve".to_string(), "--data-dir".into(), data_dir.display().to_string()];
+        let mut env = vec![
+            // Cheap password hashing: the tests register thousands of users.
+            ("ROOST_ARGON2_MEMORY_KIB".to_string(), "1024".to_string()),
+            ("ROOST_ARGON2_ITERATIONS".into(), "1".into()),
+            ("ROOST_LOG".into(), "warn".into()),
+        ];
+        if distributed() {
+            let aws = required_env("ROOST_TEST_AWS_ENDPOINT");
+            let table = id.to_lowercase().replace('_', "-");
+            args.extend([
+                "--init".to_string(),
+                "--dynamodb-endpoint".into(),
+                aws.clone(),
+                "--dynamodb-table".into(),
+                table.clone(),
+                "--redis-url".into(),
+                required_env("ROOST_TEST_REDIS_URL"),
+                "--s3-endpoint".into(),
+                aws,
+                "--s3-bucket".into(),
+                table,
+            ]);
+            env.push(("ROOST_CACHE_NAMESPACE".into(), id.clone()));
+        }
+        Setup { data_dir, args, env }
+    }
+
+    /// Sets a `ROOST_*` variable for every server of this setup.
+    pub fn env(mut self, name: &str, value: &str) -> Setup {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub async fn start(&self) -> Server {
+        Server::spawn(self.clone()).await
+    }
+}
+
+/// A running `roost serve`; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    setup: Setup,
+    port: u16,
+    pub base: String,
+}
+
+impl Server {
+    /// A server on a fresh deployment with default settings.
+    pub async fn start() -> Server {
+        Setup::new().start().await
+    }
+
+    async fn spawn(setup: Setup) -> Server {
+        let port = free_port();
+        let mut server = Server { child: None, setup, port, base: format!("http://127.0.0.1:{port}") };
+        server.launch().await;
+        server
+    }
+
+    async fn launch(&mut self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
+        command.args(&self.setup.args).args(["--listen", &format!("127.0.0.1:{}", self.port)]);
+        for (k, v) in &self.setup.env {
+            command.env(k, v);
+        }
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
+        self.child = Some(command.spawn().expect("spawning roost"));
+        let started = Instant::now();
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("roost exited during startup: {status}");
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "roost did not come up within 60 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs, as in a crash or an OOM kill.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill -9");
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts the process again on the same data (and port).
+    pub async fn restart(&mut self) {
+        self.kill9();
+        self.launch().await;
+    }
+
+    pub fn client(&self) -> Client {
+        Client { http: reqwest::Client::new(), base: self.base.clone(), token: None }
+    }
+
+    pub fn setup(&self) -> &Setup {
+        &self.setup
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+        if !distributed() {
+            let _ = std::fs::remove_dir_all(&self.setup.data_dir);
+        }
+    }
+}
+
+/// An HTTP client, signed in or not.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+}
+
+/// An answer: status and JSON body (`Null` when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts the status and returns the body.
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts an error of the contract's shape with this status and code.
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        let body = self.expect(status);
+        assert_eq!(body["error"]["code"], code, "error body: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error body: {body}");
+        body
+    }
+}
+
+impl Client {
+    pub fn with_token(&self, token: &str) -> Client {
+        Client { token: Some(token.to_string()), ..self.clone() }
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client { token: None, ..self.clone() }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request failed");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("reading body");
+        Answer { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(self.request(Method::DELETE, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(self.request(Method::POST, path).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.send(self.request(Method::PATCH, path).json(&body)).await
+    }
+
+    /// POST with a raw body and content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        self.send(self.request(Method::POST, path).header("content-type", content_type).body(body)).await
+    }
+
+    /// Registers `username` (password `password123`) and returns a client signed in as it,
+    /// with the user object.
+    pub async fn register(&self, username: &str) -> (Client, Value) {
+        let body = self
+            .anonymous()
+            .post("/api/auth/register", json!({"username": username, "password": "password123"}))
+            .await;
+        let body = body.expect(201);
+        (self.with_token(body["token"].as_str().unwrap()), body["user"].clone())
+    }
+
+    /// Walks a cursor-paginated list to the end; returns every item in order.
+    pub async fn walk(&self, path: &str, limit: usize) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+                None => format!("{path}{sep}limit={limit}"),
+            };
+            let page = self.get(&url).await.expect(200);
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, for effects that background jobs complete.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
