@@ -11,4 +11,8 @@ services_install
 services_start
 trap services_stop EXIT
 
+# Everything (unit tests, the engine conformance suites against SQLite, the in-process cache,
+# Redis and moto, and the HTTP suite on embedded engines) ...
 cargo test --workspace "$@"
+# ... then the HTTP suite again with DynamoDB + Redis + S3 behind the same binary.
+ROOST_TEST_MODE=distributed cargo test -p roost --tests "$@"
