@@ -79,7 +79,7 @@ impl Service {
         // at or above the cursor, widening until the page is full or the set ends.
         let mut fetch = count + 8;
         loop {
-            let rows = self.cache.zrevrangebyscore(key, max, exclusive, f64::MIN, fetch).await?;
+            let rows = self.cache.zrevrangebyscore(key, max, exclusive, 0.0, fetch).await?;
             let exhausted = rows.len() < fetch;
             let ids: Vec<String> = rows
                 .into_iter()

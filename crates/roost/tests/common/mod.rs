@@ -49,8 +49,19 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// A fresh deployment: its own data dir, or its own table, bucket and namespace.
+    /// A fresh deployment on the engines `ROOST_TEST_MODE` names.
     pub fn new() -> Setup {
+        Setup::with_engines(distributed())
+    }
+
+    /// A fresh deployment on DynamoDB + Redis + S3 whatever the mode (for tests of several
+    /// instances sharing one deployment, which only the distributed engines allow).
+    pub fn distributed() -> Setup {
+        Setup::with_engines(true)
+    }
+
+    /// A fresh deployment: its own data dir, or its own table, bucket and namespace.
+    fn with_engines(distributed: bool) -> Setup {
         let id = unique("roost");
         let data_dir = std::env::temp_dir().join(&id);
         let mut args = vec!["serve".to_string(), "--data-dir".into(), data_dir.display().to_string()];
@@ -60,7 +71,7 @@ impl Setup {
             ("ROOST_ARGON2_ITERATIONS".into(), "1".into()),
             ("ROOST_LOG".into(), "warn".into()),
         ];
-        if distributed() {
+        if distributed {
             let aws = required_env("ROOST_TEST_AWS_ENDPOINT");
             let table = id.to_lowercase().replace('_', "-");
             args.extend([
@@ -79,6 +90,11 @@ impl Setup {
             env.push(("ROOST_CACHE_NAMESPACE".into(), id.clone()));
         }
         Setup { data_dir, args, env }
+    }
+
+    /// The cache namespace of a distributed setup (its keys in Redis start with it).
+    pub fn cache_namespace(&self) -> Option<&str> {
+        self.env.iter().find(|(k, _)| k == "ROOST_CACHE_NAMESPACE").map(|(_, v)| v.as_str())
     }
 
     /// Sets a `ROOST_*` variable for every server of this setup.
@@ -163,9 +179,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
-        if !distributed() {
-            let _ = std::fs::remove_dir_all(&self.setup.data_dir);
-        }
+        let _ = std::fs::remove_dir_all(&self.setup.data_dir);
     }
 }
 
@@ -274,6 +288,14 @@ impl Client {
             }
         }
     }
+}
+
+/// Runs `redis-cli` against the test Redis (to simulate a lost cache key, say).
+pub fn redis_cli(args: &[&str]) -> String {
+    let url = required_env("ROOST_TEST_REDIS_URL");
+    let out = Command::new("redis-cli").arg("-u").arg(url).args(args).output().expect("running redis-cli");
+    assert!(out.status.success(), "redis-cli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Polls `check` until it returns `Some`, for effects that background jobs complete.

@@ -1,0 +1,137 @@
+//! Several `roost serve` instances on one DynamoDB + Redis + S3 deployment behave as one
+//! service: what is written through one is read through another at once, a logout on one
+//! revokes everywhere, and jobs a killed instance left pending are finished by another.
+//!
+//! These tests always run on the distributed engines (the embedded ones belong to one
+//! process), so they need the services `scripts/test.sh` starts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, redis_cli, Client, Server, Setup};
+use serde_json::{json, Value};
+
+async fn pair() -> (Server, Server) {
+    let setup = Setup::distributed().env("ROOST_JOB_CLAIM_IDLE_SECS", "2");
+    let a = setup.start().await;
+    let b = setup.start().await;
+    (a, b)
+}
+
+/// The same signed-in user, talking to another instance.
+fn via(server: &Server, client: &Client) -> Client {
+    Client { base: server.base.clone(), ..client.clone() }
+}
+
+async fn first_feed_item(client: &Client) -> Option<Value> {
+    client.get("/api/feed?limit=1").await.expect(200)["items"]
+        .as_array()
+        .and_then(|items| items.first().cloned())
+}
+
+#[tokio::test]
+async fn a_post_through_one_instance_reaches_a_follower_reading_through_another() {
+    let (a, b) = pair().await;
+    let (author, author_user) = a.client().register("author").await;
+    let (reader, _) = a.client().register("reader").await;
+    via(&b, &reader)
+        .post(&format!("/api/users/{}/follow", author_user["id"].as_str().unwrap()), json!({}))
+        .await
+        .expect(200);
+    let post = author.post("/api/posts", json!({"text": "hello from a"})).await.expect(201);
+    let reader_on_b = via(&b, &reader);
+    eventually("the post in the follower's feed on the other instance", Duration::from_secs(30), || async {
+        first_feed_item(&reader_on_b).await.filter(|item| item["id"] == post["id"])
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_profile_edit_on_one_instance_is_visible_on_the_other_at_once() {
+    let (a, b) = pair().await;
+    let (alice, _) = a.client().register("alice").await;
+    // Warm the other instance's view of the profile, so a stale cached copy would show.
+    assert_eq!(b.client().get("/api/users/alice").await.expect(200)["display_name"], "alice");
+    alice
+        .patch("/api/me", json!({"display_name": "Alice Liddell", "bio": "down the hole"}))
+        .await
+        .expect(200);
+    let seen = b.client().get("/api/users/alice").await.expect(200);
+    assert_eq!(seen["display_name"], "Alice Liddell");
+    assert_eq!(seen["bio"], "down the hole");
+}
+
+#[tokio::test]
+async fn a_like_on_one_instance_is_counted_on_the_other() {
+    let (a, b) = pair().await;
+    let (author, _) = a.client().register("author").await;
+    let (fan, _) = a.client().register("fan").await;
+    let post = author.post("/api/posts", json!({"text": "like me"})).await.expect(201);
+    let path = format!("/api/posts/{}", post["id"].as_str().unwrap());
+    assert_eq!(b.client().get(&path).await.expect(200)["like_count"], 0);
+    assert_eq!(fan.post(&format!("{path}/like"), json!({})).await.expect(200)["like_count"], 1);
+    let on_b = via(&b, &fan).get(&path).await.expect(200);
+    assert_eq!(on_b["like_count"], 1);
+    assert_eq!(on_b["liked_by_me"], true);
+}
+
+#[tokio::test]
+async fn logout_on_one_instance_revokes_the_token_on_the_other() {
+    let (a, b) = pair().await;
+    let (alice, _) = a.client().register("alice").await;
+    via(&b, &alice).get("/api/me").await.expect(200);
+    alice.post("/api/auth/logout", json!({})).await.expect(204);
+    via(&b, &alice).get("/api/me").await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn jobs_pending_on_a_killed_instance_are_finished_by_another() {
+    let setup = Setup::distributed().env("ROOST_JOB_CLAIM_IDLE_SECS", "2");
+    let mut a = setup.start().await;
+    let author_client = a.client();
+    let (author, author_user) = author_client.register("author").await;
+    let author_id = author_user["id"].as_str().unwrap().to_string();
+    let mut followers = Vec::new();
+    for i in 0..40 {
+        let (follower, _) = a.client().register(&format!("follower_{i}")).await;
+        follower.post(&format!("/api/users/{author_id}/follow"), json!({})).await.expect(200);
+        followers.push(follower);
+    }
+    // Queue fan-outs and like syncs on instance a, and kill it straight away: some jobs are
+    // still queued, some delivered to a's worker and never acknowledged.
+    let mut posts = Vec::new();
+    for i in 0..10 {
+        posts.push(author.post("/api/posts", json!({"text": format!("post {i}")})).await.expect(201));
+    }
+    for follower in &followers {
+        follower
+            .post(&format!("/api/posts/{}/like", posts[0]["id"].as_str().unwrap()), json!({}))
+            .await
+            .expect(200);
+    }
+    a.kill9();
+
+    let b = setup.start().await;
+    let newest = posts.last().unwrap()["id"].clone();
+    for follower in &followers {
+        let on_b = via(&b, follower);
+        eventually("every post in every follower's feed", Duration::from_secs(60), || async {
+            let feed = on_b.get("/api/feed?limit=20").await.expect(200);
+            let ids: Vec<Value> = feed["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
+            (ids.first() == Some(&newest) && posts.iter().all(|p| ids.contains(&p["id"]))).then_some(())
+        })
+        .await;
+    }
+    // The like syncs reached the store: with the cached like set gone, the post shows the
+    // store's counter, and it counts all 40.
+    let pid = posts[0]["id"].as_str().unwrap();
+    let likes_key = format!("{}:likes:{{{pid}}}", setup.cache_namespace().unwrap());
+    let post_path = format!("/api/posts/{pid}");
+    eventually("all likes synced to the store", Duration::from_secs(60), || async {
+        redis_cli(&["DEL", &likes_key]);
+        let post = b.client().get(&post_path).await.expect(200);
+        (post["like_count"] == 40).then_some(())
+    })
+    .await;
+}
