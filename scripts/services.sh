@@ -35,7 +35,7 @@ services_start() {
         --dir "$ROOST_SERVICES_DIR" --daemonize no >"$ROOST_SERVICES_DIR/redis.log" 2>&1 &
     echo $! >"$ROOST_SERVICES_DIR/redis.pid"
     moto_port=$(free_port)
-    moto_server -H 127.0.0.1 -p "$moto_port" >"$ROOST_SERVICES_DIR/moto.log" 2>&1 &
+    python3 "$(dirname "${BASH_SOURCE[0]}")/moto_serial.py" "$moto_port" >"$ROOST_SERVICES_DIR/moto.log" 2>&1 &
     echo $! >"$ROOST_SERVICES_DIR/moto.pid"
     wait_port "$redis_port" redis-server
     wait_port "$moto_port" moto_server
