@@ -1,1 +1,0 @@
-//! Redis cache (to be written).

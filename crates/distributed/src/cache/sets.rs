@@ -1,0 +1,79 @@
+//! Sets (who liked a post, who is online): `SADD`, `SREM`, `SISMEMBER`, `SCARD`,
+//! `SMEMBERS`, and their many-key forms.
+//!
+//! `scard_many` and `sismember_many` are one pipeline: one round trip however many keys.
+//! Each command in it names one key, so in a cluster fred sends each to the node that owns
+//! that key and the keys need not share a hash slot.
+
+use fred::prelude::{SetsInterface, Value};
+use roost_engines::EngineResult;
+
+use super::connection::Connections;
+use super::error::unavailable;
+use super::reply;
+
+pub(super) async fn sadd(c: &Connections, key: &str, members: &[String]) -> EngineResult<u64> {
+    if members.is_empty() {
+        return Ok(0);
+    }
+    let value: Value = c.pool.sadd(key, members.to_vec()).await.map_err(unavailable)?;
+    reply::count("SADD", value)
+}
+
+pub(super) async fn srem(c: &Connections, key: &str, members: &[String]) -> EngineResult<u64> {
+    if members.is_empty() {
+        return Ok(0);
+    }
+    let value: Value = c.pool.srem(key, members.to_vec()).await.map_err(unavailable)?;
+    reply::count("SREM", value)
+}
+
+pub(super) async fn sismember(c: &Connections, key: &str, member: &str) -> EngineResult<bool> {
+    let value: Value = c.pool.sismember(key, member).await.map_err(unavailable)?;
+    reply::flag("SISMEMBER", value)
+}
+
+pub(super) async fn scard(c: &Connections, key: &str) -> EngineResult<u64> {
+    let value: Value = c.pool.scard(key).await.map_err(unavailable)?;
+    reply::count("SCARD", value)
+}
+
+pub(super) async fn smembers(c: &Connections, key: &str) -> EngineResult<Vec<String>> {
+    let value: Value = c.pool.smembers(key).await.map_err(unavailable)?;
+    let mut members = reply::strings("SMEMBERS", value)?;
+    // Redis answers in hash order, which differs between runs; sorted is reproducible.
+    members.sort_unstable();
+    Ok(members)
+}
+
+pub(super) async fn scard_many(c: &Connections, keys: &[String]) -> EngineResult<Vec<u64>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pipeline = c.pool.next().pipeline();
+    for key in keys {
+        let () = pipeline.scard(key.as_str()).await.map_err(unavailable)?;
+    }
+    pipeline
+        .try_all::<Value>()
+        .await
+        .into_iter()
+        .map(|r| reply::count("SCARD", r.map_err(unavailable)?))
+        .collect()
+}
+
+pub(super) async fn sismember_many(c: &Connections, pairs: &[(String, String)]) -> EngineResult<Vec<bool>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pipeline = c.pool.next().pipeline();
+    for (key, member) in pairs {
+        let () = pipeline.sismember(key.as_str(), member.as_str()).await.map_err(unavailable)?;
+    }
+    pipeline
+        .try_all::<Value>()
+        .await
+        .into_iter()
+        .map(|r| reply::flag("SISMEMBER", r.map_err(unavailable)?))
+        .collect()
+}
