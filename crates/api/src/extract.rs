@@ -66,12 +66,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let body = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { bytes };
-    match serde_json::from_slice(body) {
-        Ok(value) => Ok(value),
-        Err(err) if err.is_data() => {
-            Err(ServiceError::Validation { field: "body", message: err.to_string() }.into())
+    // serde's own message names a missing field but not one of the wrong type; the path
+    // does ("bio: invalid type: integer `42`, expected a string").
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize(&mut de) {
+        // Like `serde_json::from_slice`: nothing but whitespace may follow the value.
+        Ok(value) => match de.end() {
+            Ok(()) => Ok(value),
+            Err(err) => Err(ApiError::bad_request(format!("malformed JSON: {err}"))),
+        },
+        Err(err) if err.inner().is_data() => {
+            let message = match err.path().to_string() {
+                path if path == "." => err.inner().to_string(),
+                path => format!("{path}: {}", err.inner()),
+            };
+            Err(ServiceError::Validation { field: "body", message }.into())
         }
-        Err(err) => Err(ApiError::bad_request(format!("malformed JSON: {err}"))),
+        Err(err) => Err(ApiError::bad_request(format!("malformed JSON: {}", err.inner()))),
     }
 }
 

@@ -61,6 +61,9 @@ const RESERVED: &[&str] = &[
     "trending",
 ];
 
+/// The cached value of a revoked session (user ids are never this).
+const REVOKED_SESSION: &[u8] = b"-";
+
 pub const MIN_PASSWORD: usize = 8;
 pub const MAX_PASSWORD: usize = 256;
 pub const MAX_DISPLAY_NAME: usize = 50;
@@ -201,6 +204,9 @@ impl Service {
         let claims = self.tokens.verify(token, time::now_secs()).ok_or(ServiceError::Unauthorized)?;
         let cache_key = self.ck.session(&claims.sid);
         if let Some(uid) = self.cache_get(&cache_key).await {
+            if uid == REVOKED_SESSION {
+                return Err(ServiceError::Unauthorized);
+            }
             if uid == claims.sub.as_bytes() {
                 return Ok(Caller { user_id: claims.sub, session_id: claims.sid });
             }
@@ -209,15 +215,21 @@ impl Service {
         if session.str("uid") != Some(claims.sub.as_str()) {
             return Err(ServiceError::Unauthorized);
         }
-        self.cache_set(&cache_key, claims.sub.clone().into(), ttl::SESSION).await;
+        // Only if absent: a logout that raced this check has left its mark, which must win
+        // (an unconditional set would bring the revoked session back for the whole TTL).
+        if let Err(err) = self.cache.set_nx(&cache_key, claims.sub.clone().into(), Some(ttl::SESSION)).await {
+            tracing::warn!(%err, key = cache_key, "cache write failed");
+        }
         Ok(Caller { user_id: claims.sub, session_id: claims.sid })
     }
 
     /// Revokes the caller's session on every instance: the store item goes, then the
-    /// shared cache entry, so no instance can accept the token again.
+    /// shared cache entry becomes a revocation mark (outliving any cached copy), so no
+    /// instance can accept the token again, even one that read the session just before.
     pub async fn logout(&self, caller: &Caller) -> ServiceResult<()> {
         self.store.delete(&keys::session(&caller.session_id), Cond::None).await?;
-        self.cache.del(&[self.ck.session(&caller.session_id)]).await?;
+        let mark = bytes::Bytes::from_static(REVOKED_SESSION);
+        self.cache.set(&self.ck.session(&caller.session_id), mark, Some(ttl::SESSION * 2)).await?;
         Ok(())
     }
 

@@ -97,6 +97,11 @@ impl CacheKeys {
     pub fn user(&self, uid: &str) -> String {
         format!("{}:user:{{{uid}}}", self.ns)
     }
+    /// Changes whenever the user's profile does; a cached profile is only good while it
+    /// carries the current epoch (see `users::profiles`).
+    pub fn user_epoch(&self, uid: &str) -> String {
+        format!("{}:user-epoch:{{{uid}}}", self.ns)
+    }
     pub fn username(&self, name: &str) -> String {
         format!("{}:username:{{{name}}}", self.ns)
     }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use roost_engines::{store::by_key, Item};
+use serde::{Deserialize, Serialize};
 
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
@@ -22,27 +23,57 @@ pub(crate) fn search_entries(p: &Profile) -> Vec<Item> {
     entries
 }
 
+/// A profile in the cache, with the epoch it is good for.
+#[derive(Serialize, Deserialize)]
+struct CachedProfile {
+    epoch: String,
+    profile: Profile,
+}
+
 impl Service {
     /// One profile, from the cache or the store.
     pub async fn profile(&self, uid: &str) -> ServiceResult<Option<Profile>> {
         Ok(self.profiles(&[uid.to_string()]).await?.remove(uid))
     }
 
-    /// Many profiles: one cache `MGET`, one store batch get for the misses.
+    /// Many profiles: one cache `MGET` (profiles and their epochs), one store batch get for
+    /// the misses.
+    ///
+    /// A plain delete-on-write would let a read that fetched from the store just before a
+    /// write put its stale copy back just after the write's delete, for the whole TTL (a
+    /// storm of follows showed counters off that way). So each write moves the user's epoch
+    /// instead, and a fill is stamped with the epoch read *before* its store read: a fill
+    /// that raced a write carries an old epoch and is ignored.
     pub async fn profiles(&self, uids: &[String]) -> ServiceResult<HashMap<String, Profile>> {
         let mut found = HashMap::with_capacity(uids.len());
         if uids.is_empty() {
             return Ok(found);
         }
-        let cache_keys: Vec<String> = uids.iter().map(|u| self.ck.user(u)).collect();
-        let cached: Vec<Option<Profile>> = self.cache_mget_json(&cache_keys).await;
+        let cache_keys: Vec<String> =
+            uids.iter().flat_map(|u| [self.ck.user(u), self.ck.user_epoch(u)]).collect();
+        let cached = match self.cache.mget(&cache_keys).await {
+            Ok(values) => values,
+            Err(err) => {
+                tracing::warn!(%err, "cache read failed; using the store");
+                vec![None; cache_keys.len()]
+            }
+        };
         let mut missing = Vec::new();
-        for (uid, hit) in uids.iter().zip(cached) {
+        let mut epochs = HashMap::new();
+        for (uid, pair) in uids.iter().zip(cached.chunks(2)) {
+            let epoch = pair[1].as_ref().map(|e| String::from_utf8_lossy(e).into_owned()).unwrap_or_default();
+            let hit = pair[0]
+                .as_ref()
+                .and_then(|v| serde_json::from_slice::<CachedProfile>(v).ok())
+                .filter(|c| c.epoch == epoch);
             match hit {
-                Some(p) => {
-                    found.insert(uid.clone(), p);
+                Some(c) => {
+                    found.insert(uid.clone(), c.profile);
                 }
-                None if !found.contains_key(uid) => missing.push(keys::user(uid)),
+                None if !found.contains_key(uid) => {
+                    missing.push(keys::user(uid));
+                    epochs.insert(uid.clone(), epoch);
+                }
                 None => {}
             }
         }
@@ -51,16 +82,22 @@ impl Service {
             missing.dedup();
             for (_, item) in by_key(self.store.batch_get(missing).await?) {
                 let profile: Profile = item.attrs_as()?;
-                self.cache_set_json(&self.ck.user(&profile.id), &profile, ttl::PROFILE).await;
-                found.insert(profile.id.clone(), profile);
+                let epoch = epochs.remove(&profile.id).unwrap_or_default();
+                let cached = CachedProfile { epoch, profile };
+                self.cache_set_json(&self.ck.user(&cached.profile.id), &cached, ttl::PROFILE).await;
+                found.insert(cached.profile.id.clone(), cached.profile);
             }
         }
         Ok(found)
     }
 
+    /// Call after a profile's store write: moves its epoch, so no copy cached before (or by
+    /// a read that raced the write) is used again. The epoch outlives every copy stamped
+    /// with the one before it.
     pub(crate) async fn forget_profiles(&self, uids: &[&str]) {
-        let keys: Vec<String> = uids.iter().map(|u| self.ck.user(u)).collect();
-        self.cache_del(&keys).await;
+        for uid in uids {
+            self.cache_set(&self.ck.user_epoch(uid), ids::new_id().into(), ttl::PROFILE * 2).await;
+        }
     }
 
     /// The id that owns a username (cached: a name changes owner only after an erasure,
