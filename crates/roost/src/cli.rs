@@ -20,6 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API and the background workers.
     Serve(ServeArgs),
+    /// Seed a running server with a social graph and synthetic posts, through the API.
+    Seed(crate::bench::SeedArgs),
+    /// Load-test a running server: /healthz, then a workload; per-operation latency report.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]

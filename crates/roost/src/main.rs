@@ -1,6 +1,7 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
 //! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server.
 
+mod bench;
 mod cli;
 mod config;
 mod engines;
@@ -14,6 +15,8 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Seed(args) => bench::run_seed(args).await,
+            cli::Command::Bench(args) => bench::run_bench(args).await,
         }
     })
 }

@@ -1,0 +1,159 @@
+//! The flags of `roost seed` and `roost bench` (DESIGN.md "Command line"). Both talk to a
+//! running server at `--target`; the groups they share are flattened into each.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Where requests go.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Base URL of a running `roost serve`, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub target: String,
+    /// Allow a target that is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Longest wait for one answer; a request that takes longer counts as an error.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Which social graph to seed.
+#[derive(Args, Debug, Clone)]
+pub struct GraphArgs {
+    /// An edge list (`u v` a line, e.g. socfb-Reed98.edges); every edge is followed both ways.
+    #[arg(long, conflicts_with = "generate")]
+    pub graph: Option<PathBuf>,
+    /// Generate a preferential-attachment (Barabási–Albert) graph of N users instead.
+    #[arg(long, value_name = "N")]
+    pub generate: Option<usize>,
+    /// Friendships each generated user makes on joining (half the mean degree).
+    #[arg(long, default_value_t = 5)]
+    pub attach: usize,
+    /// Extra accounts followed one-way by `--celebrity-followers` users each
+    /// [default: 3 with --generate, 0 with --graph].
+    #[arg(long)]
+    pub celebrities: Option<usize>,
+    /// Followers of each celebrity (at most every user).
+    #[arg(long, default_value_t = 10_000)]
+    pub celebrity_followers: usize,
+    /// Seed of every random choice (graph, post texts, who does what), for repeatable runs.
+    #[arg(long, default_value_t = 42)]
+    pub rng_seed: u64,
+}
+
+/// How seeding writes.
+#[derive(Args, Debug, Clone)]
+pub struct SeedingArgs {
+    /// Synthetic posts written by each user.
+    #[arg(long, default_value_t = 5)]
+    pub posts_per_user: usize,
+    /// Concurrent requests while seeding.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    #[command(flatten)]
+    pub seeding: SeedingArgs,
+    /// Where to write the accounts, tokens and post ids created, for `bench --state`.
+    #[arg(long, default_value = "bench-state.json")]
+    pub state: PathBuf,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// Home feeds (GET /api/feed?limit=20) of random users.
+    Feed,
+    /// DeathStarBench's mix: 60% home feed, 30% a user's posts, 10% create post.
+    Mixed,
+    /// Writes only: create post, like, follow.
+    Write,
+    /// Time until an account's new post heads every (sampled) follower's feed.
+    Fanout,
+    /// Create-post latency of an account with 1,000 followers.
+    Post1k,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Feed => "feed",
+            Workload::Mixed => "mixed",
+            Workload::Write => "write",
+            Workload::Fanout => "fanout",
+            Workload::Post1k => "post1k",
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(long, value_enum, default_value = "mixed")]
+    pub workload: Workload,
+    /// Virtual users, each with one keep-alive connection, each sending its next request
+    /// when the previous one is answered (closed loop).
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// How long the workload runs.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// How long the /healthz phase before the workload runs [default: a sixth of
+    /// --duration, between 1 s and 5 s].
+    #[arg(long, value_parser = parse_duration)]
+    pub healthz_duration: Option<Duration>,
+    /// A state file from `roost seed`: reuse its accounts instead of seeding. If the file
+    /// does not exist, the run seeds and writes it.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    #[command(flatten)]
+    pub seeding: SeedingArgs,
+    /// fanout: followers of the posting account (created if the state has none).
+    #[arg(long, default_value_t = 10_000)]
+    pub followers: usize,
+    /// fanout: the most posts to time (fewer if --duration runs out first).
+    #[arg(long, default_value_t = 10)]
+    pub fanout_posts: usize,
+    /// fanout: followers whose feeds are polled (spread evenly, plus the newest).
+    #[arg(long, default_value_t = 100)]
+    pub fanout_sample: usize,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the latency distribution as an SVG plot.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+/// `30s`, `2m`, `1h 30m`, `500ms`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! `roost seed` and `roost bench`: the load generator. Both drive a running server through
+//! its public HTTP API only, so that what is measured is what clients get.
+//!
+//! `seed` registers a social graph's users, their posts and follows, and saves what it made
+//! to a state file. `bench` seeds (or reuses a state file), measures `/healthz` at the
+//! chosen concurrency for a short phase, then runs the workload and reports per-operation
+//! throughput and latency percentiles, as a table, JSON, and optionally an SVG plot.
+
+mod args;
+mod client;
+mod fanout;
+mod graph;
+mod histogram;
+mod plot;
+mod report;
+mod seed;
+mod state;
+mod stats;
+mod workload;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Map};
+
+pub use args::{BenchArgs, SeedArgs};
+use args::{GraphArgs, Workload};
+use client::Target;
+use graph::Graph;
+use report::Report;
+use state::State;
+use workload::Mix;
+
+/// Users generated when neither `--graph` nor `--generate` is given.
+const DEFAULT_USERS: usize = 1_000;
+/// The audience of the account whose create-post latency `post1k` measures.
+const POST1K_FOLLOWERS: usize = 1_000;
+
+/// The graph the flags describe (read or generated, celebrities added).
+fn build_graph(args: &GraphArgs, rng: &mut ChaCha8Rng) -> anyhow::Result<Graph> {
+    let mut graph = match &args.graph {
+        Some(path) => Graph::load(path)?,
+        None => graph::barabasi_albert(args.generate.unwrap_or(DEFAULT_USERS), args.attach, rng),
+    };
+    if graph.nodes() < 2 {
+        bail!("the graph needs at least two users");
+    }
+    let celebrities = args.celebrities.unwrap_or(if args.graph.is_some() { 0 } else { 3 });
+    graph.add_celebrities(celebrities, args.celebrity_followers, rng);
+    Ok(graph)
+}
+
+/// Fails early, with a helpful message, when nothing answers at the target.
+async fn check_up(target: &Arc<Target>) -> anyhow::Result<()> {
+    let answer = target.connect().get("/healthz", None).await;
+    match answer {
+        Ok(answer) if answer.is_success() => Ok(()),
+        Ok(answer) => bail!("{}/healthz answered {}", target.url, answer.describe()),
+        Err(err) => Err(err.context(format!("is `roost serve` running at {}?", target.url))),
+    }
+}
+
+async fn seed_from_flags(
+    target: &Arc<Target>,
+    graph_args: &GraphArgs,
+    seeding: &args::SeedingArgs,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<State> {
+    let graph = build_graph(graph_args, rng)?;
+    eprintln!(
+        "seeding {}: {} users, {} follows (most followed: {}), {} posts",
+        target.url,
+        graph.nodes(),
+        graph.follows().len(),
+        graph.follower_counts().into_iter().max().unwrap_or(0),
+        graph.nodes() * seeding.posts_per_user
+    );
+    seed::seed_graph(target, &graph, seeding, rng).await
+}
+
+/// `roost seed`.
+pub async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
+    let target = Target::resolve(&args.target.target, args.target.allow_remote, args.target.timeout).await?;
+    check_up(&target).await?;
+    let mut rng = graph::rng(args.graph.rng_seed);
+    let state = seed_from_flags(&target, &args.graph, &args.seeding, &mut rng).await?;
+    state.save(&args.state)?;
+    eprintln!("seeded; accounts and tokens are in {}", args.state.display());
+    Ok(())
+}
+
+/// What the timed phase runs.
+enum Plan {
+    Loop(Mix),
+    Fanout(state::FanoutAccount),
+}
+
+/// `roost bench`.
+pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
+    let target = Target::resolve(&args.target.target, args.target.allow_remote, args.target.timeout).await?;
+    check_up(&target).await?;
+    let mut rng = graph::rng(args.graph.rng_seed);
+    let mut state = match &args.state {
+        Some(path) if path.exists() => {
+            let state = State::load(path)?;
+            if state.target != target.url {
+                eprintln!("note: {} was seeded against {}, not {}", path.display(), state.target, target.url);
+            }
+            state
+        }
+        _ => seed_from_flags(&target, &args.graph, &args.seeding, &mut rng).await?,
+    };
+    let known_accounts = state.fanout.len();
+    let mut extra = Map::new();
+    let plan = match args.workload {
+        Workload::Feed => Plan::Loop(Mix::Feed),
+        Workload::Mixed => Plan::Loop(Mix::Mixed),
+        Workload::Write => Plan::Loop(Mix::Write),
+        Workload::Post1k => {
+            let account =
+                seed::ensure_fanout_account(&target, &mut state, POST1K_FOLLOWERS, args.seeding.concurrency)
+                    .await?;
+            extra.insert("author_followers".into(), json!(account.followers));
+            Plan::Loop(Mix::PostAs(account.author))
+        }
+        Workload::Fanout => {
+            let account =
+                seed::ensure_fanout_account(&target, &mut state, args.followers, args.seeding.concurrency)
+                    .await?;
+            let sampled = fanout::sample_positions(account.followers, args.fanout_sample).len();
+            extra.insert(
+                "fanout".into(),
+                json!({"followers": account.followers, "sampled_followers": sampled}),
+            );
+            Plan::Fanout(account)
+        }
+    };
+    if let Some(path) = &args.state {
+        if !path.exists() || state.fanout.len() != known_accounts {
+            state.save(path)?;
+        }
+    }
+    let state = Arc::new(state);
+
+    let healthz_duration = args
+        .healthz_duration
+        .unwrap_or((args.duration / 6).clamp(Duration::from_secs(1), Duration::from_secs(5)));
+    eprintln!("healthz: {healthz_duration:?} at {} connections", args.connections);
+    let seed = args.graph.rng_seed;
+    let healthz =
+        workload::closed_loop(&target, &state, Mix::Healthz, args.connections, healthz_duration, seed)
+            .await?;
+    eprintln!("{}: {:?} at {} connections", args.workload.name(), args.duration, args.connections);
+    let run = match plan {
+        Plan::Loop(mix) => {
+            workload::closed_loop(&target, &state, mix, args.connections, args.duration, seed).await?
+        }
+        Plan::Fanout(account) => {
+            let options = fanout::Options {
+                connections: args.connections,
+                duration: args.duration,
+                max_posts: args.fanout_posts,
+                sample: args.fanout_sample,
+            };
+            fanout::run(&target, &state, &account, options, &mut rng).await?
+        }
+    };
+
+    let report = Report {
+        target: target.url.clone(),
+        workload: args.workload.name(),
+        connections: args.connections,
+        duration: args.duration,
+        healthz,
+        run,
+        extra,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if let Some(path) = &args.plot {
+        let mut series: Vec<(&str, &histogram::Histogram)> = Vec::new();
+        if let Some(stats) = report.healthz.recorder.ops.get("healthz") {
+            series.push(("healthz", &stats.latency));
+        }
+        series.extend(report.run.recorder.ops.iter().map(|(name, stats)| (*name, &stats.latency)));
+        let title = format!(
+            "roost bench {}: latency by percentile, {} connections",
+            report.workload, report.connections
+        );
+        std::fs::write(path, plot::percentile_svg(&title, &series))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

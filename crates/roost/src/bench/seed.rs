@@ -1,0 +1,258 @@
+//! Seeding a running server through its public API, as any client would: registration,
+//! follows and posts are the same requests the app makes, so a seeded server holds exactly
+//! what real use would have written (caches, counters, feeds included).
+//!
+//! Registration pays argon2's cost by design; on a server with the production settings
+//! that is most of the seeding time (tests lower it with `ROOST_ARGON2_*`).
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::args::SeedingArgs;
+use super::client::{Conn, Target};
+use super::graph::Graph;
+use super::state::{Account, FanoutAccount, State};
+
+/// Every seeded account's password.
+pub const PASSWORD: &str = "roost-bench-password";
+/// Attempts per seeding request: a busy server may time out or refuse one now and then.
+const ATTEMPTS: u32 = 3;
+
+const WORDS: &[&str] = &[
+    "the", "a", "coffee", "morning", "run", "city", "rain", "sun", "music", "new", "old", "friend", "today",
+    "tonight", "weekend", "train", "book", "reading", "code", "rust", "garden", "bread", "walk", "river",
+    "photo", "great", "quiet", "long", "day", "week", "finally", "again", "with", "and", "at", "in", "on",
+    "my", "our", "love", "this", "that", "so", "very", "just", "back", "home", "work", "lunch", "tea",
+    "mountain", "sea", "bike", "#roost", "#weekend", "#music", "lol", "wow", "thanks", "everyone",
+];
+
+/// A synthetic post text of 3 to 40 words.
+pub fn random_text(rng: &mut ChaCha8Rng) -> String {
+    let words = rng.gen_range(3..=40);
+    let mut text = String::new();
+    for i in 0..words {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+    }
+    text
+}
+
+pub fn username(label: u64) -> String {
+    format!("user_{label}")
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Runs `work` on every job with `concurrency` connections and returns the results in job
+/// order. A job is tried up to `ATTEMPTS` times; one that still fails stops the pool.
+pub async fn pool<J, T>(
+    target: &Arc<Target>,
+    concurrency: usize,
+    jobs: Vec<J>,
+    bar: &ProgressBar,
+    work: impl AsyncFn(&mut Conn, &J) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let total = jobs.len();
+    let queue = RefCell::new(jobs.into_iter().enumerate());
+    let results: RefCell<Vec<Option<T>>> = RefCell::new((0..total).map(|_| None).collect());
+    let failure: RefCell<Option<anyhow::Error>> = RefCell::new(None);
+    // The workers share one task: they only wait on sockets, and plain RefCells beat locks.
+    let worker = async |mut conn: Conn| loop {
+        if failure.borrow().is_some() {
+            return;
+        }
+        let Some((index, job)) = queue.borrow_mut().next() else { return };
+        let mut attempt = 1;
+        let outcome = loop {
+            match work(&mut conn, &job).await {
+                Ok(value) => break Ok(value),
+                Err(err) if attempt >= ATTEMPTS => break Err(err),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+            }
+        };
+        match outcome {
+            Ok(value) => results.borrow_mut()[index] = Some(value),
+            Err(err) => {
+                failure.borrow_mut().get_or_insert(err);
+                return;
+            }
+        }
+        bar.inc(1);
+    };
+    let workers = concurrency.clamp(1, total.max(1));
+    futures::future::join_all((0..workers).map(|_| worker(target.connect()))).await;
+    if let Some(err) = failure.into_inner() {
+        return Err(err);
+    }
+    results.into_inner().into_iter().map(|r| r.context("a seeding job did not run")).collect()
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct SignedIn {
+    user: IdOnly,
+    token: String,
+}
+
+/// Registers `name`, or signs in if it exists (a server seeded before, state file lost).
+pub async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
+    let body = json!({"username": name, "password": PASSWORD});
+    let mut answer = conn.post("/api/auth/register", None, &body).await?;
+    if answer.status == 409 {
+        answer = conn.post("/api/auth/login", None, &body).await?;
+    }
+    if !answer.is_success() {
+        bail!("registering {name}: {}", answer.describe());
+    }
+    let signed_in: SignedIn = answer.json()?;
+    Ok(Account { id: signed_in.user.id, username: name.to_string(), token: signed_in.token })
+}
+
+pub async fn follow(conn: &mut Conn, token: &str, followee_id: &str) -> anyhow::Result<()> {
+    let answer = conn.post(&format!("/api/users/{followee_id}/follow"), Some(token), &json!({})).await?;
+    if !answer.is_success() {
+        bail!("following {followee_id}: {}", answer.describe());
+    }
+    Ok(())
+}
+
+/// Creates a post and returns its id.
+pub async fn create_post(conn: &mut Conn, token: &str, text: &str) -> anyhow::Result<String> {
+    let answer = conn.post("/api/posts", Some(token), &json!({"text": text})).await?;
+    if !answer.is_success() {
+        bail!("creating a post: {}", answer.describe());
+    }
+    Ok(answer.json::<IdOnly>()?.id)
+}
+
+/// Seeds `graph`: registers its users, has each write `posts_per_user` posts, then makes
+/// every follow. Posts come before follows so that no fan-out work is still queued when a
+/// benchmark starts: each follow copies the followee's recent posts into the follower's
+/// feed as it is made.
+pub async fn seed_graph(
+    target: &Arc<Target>,
+    graph: &Graph,
+    seeding: &SeedingArgs,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<State> {
+    let mut state = State::new(&target.url);
+    let concurrency = seeding.concurrency;
+
+    let names: Vec<String> = graph.labels.iter().map(|&l| username(l)).collect();
+    let bar = progress(names.len(), "registering");
+    state.users =
+        pool(target, concurrency, names, &bar, async |conn, name| register(conn, name).await).await?;
+    bar.finish();
+    state.graph_users = state.users.len();
+    state.next_label = graph.labels.iter().max().map_or(0, |m| m + 1);
+
+    let users = &state.users;
+    let jobs: Vec<(usize, String)> = (0..users.len())
+        .flat_map(|u| std::iter::repeat_n(u, seeding.posts_per_user))
+        .map(|u| (u, random_text(rng)))
+        .collect();
+    let bar = progress(jobs.len(), "posting");
+    state.posts = pool(target, concurrency, jobs, &bar, async |conn, (u, text)| {
+        create_post(conn, &users[*u].token, text).await
+    })
+    .await?;
+    bar.finish();
+
+    let follows = graph.follows();
+    let bar = progress(follows.len(), "following");
+    pool(target, concurrency, follows.clone(), &bar, async |conn, &(a, b)| {
+        follow(conn, &users[a as usize].token, &users[b as usize].id).await
+    })
+    .await?;
+    bar.finish();
+    state.follows = follows.len() as u64;
+    Ok(state)
+}
+
+/// The account `fanout_<N>` followed by `users[..N]`, made (with any users missing) unless
+/// the state already has it. The last follower follows alone, after all the others, so
+/// that "the newest follower" is well defined.
+pub async fn ensure_fanout_account(
+    target: &Arc<Target>,
+    state: &mut State,
+    followers: usize,
+    concurrency: usize,
+) -> anyhow::Result<FanoutAccount> {
+    if followers == 0 {
+        bail!("--followers must be at least 1");
+    }
+    if let Some(account) = state.fanout.iter().find(|a| a.followers == followers) {
+        return Ok(account.clone());
+    }
+    if state.users.len() < followers {
+        let missing = followers - state.users.len();
+        let names: Vec<String> = (state.next_label..).take(missing).map(username).collect();
+        let bar = progress(missing, "registering");
+        let added =
+            pool(target, concurrency, names, &bar, async |conn, name| register(conn, name).await).await?;
+        bar.finish();
+        state.users.extend(added);
+        state.next_label += missing as u64;
+    }
+    let mut conn = target.connect();
+    let author = register(&mut conn, &format!("fanout_{followers}")).await?;
+    let audience = &state.users[..followers];
+    let bar = progress(followers, "following");
+    let (rest, last) = audience.split_at(followers - 1);
+    pool(target, concurrency, rest.to_vec(), &bar, async |conn, user| {
+        follow(conn, &user.token, &author.id).await
+    })
+    .await?;
+    for user in last {
+        follow(&mut conn, &user.token, &author.id).await?;
+        bar.inc(1);
+    }
+    bar.finish();
+    state.follows += followers as u64;
+    let account = FanoutAccount { followers, author };
+    state.fanout.push(account.clone());
+    Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::graph::rng;
+
+    #[test]
+    fn post_texts_are_valid_and_repeatable() {
+        let (mut a, mut b) = (rng(3), rng(3));
+        for _ in 0..200 {
+            let text = random_text(&mut a);
+            assert_eq!(text, random_text(&mut b));
+            assert!(!text.is_empty() && text.chars().count() <= 500, "{text}");
+        }
+        assert_eq!(username(17), "user_17");
+    }
+}

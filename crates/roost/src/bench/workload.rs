@@ -1,0 +1,213 @@
+//! The closed-loop workloads: each virtual user owns one connection and sends its next
+//! request as soon as the previous one is answered, until the phase's time is up.
+//!
+//! Closed loop (as wrk and DeathStarBench's `wrk2` without a rate) measures the throughput
+//! the server sustains at a given concurrency; latencies are those of a saturated server.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::Method;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use super::client::{Conn, Target};
+use super::seed::random_text;
+use super::state::{Account, State};
+use super::stats::Recorder;
+
+/// After a transport failure (server down, connection refused) a virtual user waits this
+/// long before trying again, so that a dead target does not turn the loop into a spin.
+const ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// What the virtual users of a phase do.
+#[derive(Clone, Debug)]
+pub enum Mix {
+    /// GET /healthz: the server's ceiling for the cheapest request, to compare against.
+    Healthz,
+    /// GET /api/feed?limit=20 as random users.
+    Feed,
+    /// 60% home feed, 30% a user's posts, 10% create post (DeathStarBench's mix).
+    Mixed,
+    /// 50% create post, 30% like a seeded post, 20% follow a random user.
+    Write,
+    /// Create post, always as this account (which has 1,000 followers).
+    PostAs(Account),
+}
+
+/// One request a virtual user is about to make.
+struct Planned<'a> {
+    op: &'static str,
+    method: Method,
+    path: String,
+    token: Option<&'a str>,
+    body: Option<Vec<u8>>,
+}
+
+impl Planned<'_> {
+    fn get<'a>(op: &'static str, path: String, token: Option<&'a str>) -> Planned<'a> {
+        Planned { op, method: Method::GET, path, token, body: None }
+    }
+
+    fn post<'a>(op: &'static str, path: String, token: &'a str, body: Option<Vec<u8>>) -> Planned<'a> {
+        Planned { op, method: Method::POST, path, token: Some(token), body }
+    }
+}
+
+fn new_post_body(rng: &mut ChaCha8Rng) -> Option<Vec<u8>> {
+    serde_json::to_vec(&json!({"text": random_text(rng)})).ok()
+}
+
+impl Mix {
+    fn next<'a>(&'a self, state: &'a State, rng: &mut ChaCha8Rng) -> Planned<'a> {
+        let users = state.graph_users();
+        let pick = |rng: &mut ChaCha8Rng| &users[rng.gen_range(0..users.len())];
+        match self {
+            Mix::Healthz => Planned::get("healthz", "/healthz".into(), None),
+            Mix::Feed => Planned::get("home_feed", "/api/feed?limit=20".into(), Some(&pick(rng).token)),
+            Mix::Mixed => {
+                let reader = pick(rng);
+                let roll = rng.gen_range(0..100);
+                if roll < 60 {
+                    Planned::get("home_feed", "/api/feed?limit=20".into(), Some(&reader.token))
+                } else if roll < 90 {
+                    let author = pick(rng);
+                    Planned::get(
+                        "user_posts",
+                        format!("/api/users/{}/posts?limit=20", author.id),
+                        Some(&reader.token),
+                    )
+                } else {
+                    Planned::post("create_post", "/api/posts".into(), &reader.token, new_post_body(rng))
+                }
+            }
+            Mix::Write => {
+                let writer = pick(rng);
+                let roll = rng.gen_range(0..100);
+                if roll < 30 && !state.posts.is_empty() {
+                    let post = &state.posts[rng.gen_range(0..state.posts.len())];
+                    Planned::post("like", format!("/api/posts/{post}/like"), &writer.token, None)
+                } else if roll < 50 && users.len() > 1 {
+                    // Never oneself: a self-follow is a 422, not a write.
+                    let mut followee = pick(rng);
+                    while followee.id == writer.id {
+                        followee = pick(rng);
+                    }
+                    Planned::post("follow", format!("/api/users/{}/follow", followee.id), &writer.token, None)
+                } else {
+                    Planned::post("create_post", "/api/posts".into(), &writer.token, new_post_body(rng))
+                }
+            }
+            Mix::PostAs(author) => {
+                Planned::post("create_post_1k", "/api/posts".into(), &author.token, new_post_body(rng))
+            }
+        }
+    }
+}
+
+/// The results of one timed phase.
+#[derive(Debug, Default)]
+pub struct Phase {
+    pub recorder: Recorder,
+    /// From the first request sent to the last answer received.
+    pub elapsed: Duration,
+}
+
+async fn virtual_user(
+    mut conn: Conn,
+    mix: Arc<Mix>,
+    state: Arc<State>,
+    mut rng: ChaCha8Rng,
+    deadline: Instant,
+) -> Recorder {
+    let mut recorder = Recorder::new();
+    while Instant::now() < deadline {
+        let planned = mix.next(&state, &mut rng);
+        let started = Instant::now();
+        match conn.send(planned.method, &planned.path, planned.token, planned.body).await {
+            Ok(answer) if answer.is_success() => recorder.success(planned.op, started.elapsed()),
+            Ok(answer) => recorder.error(planned.op, || answer.describe()),
+            Err(err) => {
+                recorder.error(planned.op, || format!("{err:#}"));
+                tokio::time::sleep(ERROR_PAUSE).await;
+            }
+        }
+    }
+    recorder
+}
+
+/// Runs `mix` with `connections` virtual users for `duration`.
+pub async fn closed_loop(
+    target: &Arc<Target>,
+    state: &Arc<State>,
+    mix: Mix,
+    connections: usize,
+    duration: Duration,
+    seed: u64,
+) -> anyhow::Result<Phase> {
+    let mix = Arc::new(mix);
+    let started = Instant::now();
+    let deadline = started + duration;
+    // One task per virtual user: they spread over the runtime's threads like clients would.
+    let tasks: Vec<_> = (0..connections.max(1))
+        .map(|vu| {
+            let rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(vu as u64 + 1));
+            tokio::spawn(virtual_user(target.connect(), mix.clone(), state.clone(), rng, deadline))
+        })
+        .collect();
+    let mut phase = Phase::default();
+    for task in tasks {
+        phase.recorder.merge(&task.await?);
+    }
+    phase.elapsed = started.elapsed();
+    Ok(phase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut state = State::new("http://127.0.0.1:1");
+        for i in 0..10 {
+            state.users.push(Account {
+                id: format!("id{i}"),
+                username: format!("user_{i}"),
+                token: format!("t{i}"),
+            });
+        }
+        state.graph_users = 10;
+        state.posts = vec!["p1".into(), "p2".into()];
+        state
+    }
+
+    fn shares(mix: Mix) -> std::collections::BTreeMap<&'static str, usize> {
+        let state = state();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut counts = std::collections::BTreeMap::new();
+        for _ in 0..10_000 {
+            let planned = mix.next(&state, &mut rng);
+            assert!(planned.token.is_some() || planned.op == "healthz");
+            *counts.entry(planned.op).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn mixed_is_the_deathstarbench_mix() {
+        let counts = shares(Mix::Mixed);
+        let near = |op: &str, expected: usize| counts[op].abs_diff(expected) < 300;
+        assert!(
+            near("home_feed", 6_000) && near("user_posts", 3_000) && near("create_post", 1_000),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn write_mixes_posts_likes_and_follows() {
+        let counts = shares(Mix::Write);
+        assert_eq!(counts.len(), 3, "{counts:?}");
+        assert!(counts["create_post"] > counts["like"] && counts["like"] > counts["follow"], "{counts:?}");
+    }
+}

@@ -1,0 +1,96 @@
+//! `roost bench` end to end: it seeds a real server through the API, runs a workload and
+//! prints a JSON report whose operations all succeeded.
+
+mod common;
+
+use std::process::Command;
+
+use common::Server;
+use serde_json::Value;
+
+/// Runs `roost bench` against `server` with `args`; returns its JSON report.
+async fn bench(server: &Server, args: &[&str]) -> Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
+    command.args(["bench", "--target", &server.base, "--json"]).args(args);
+    if common::distributed() {
+        // moto serves one request at a time: a lighter seeding keeps each request well
+        // inside the server's DynamoDB timeout.
+        command.args(["--concurrency", "4", "--posts-per-user", "1", "--attach", "2", "--celebrities", "0"]);
+    }
+    let output =
+        tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("running roost bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "roost bench failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn assert_clean(report: &Value, operations: &[&str]) {
+    for op in operations {
+        let stats = &report["operations"][op];
+        assert!(stats["count"].as_u64().unwrap_or(0) > 0, "{op} never ran: {report:#}");
+        assert_eq!(stats["errors"], 0, "{op} had errors: {report:#}");
+        assert!(stats["p50"].as_f64().unwrap() > 0.0 && stats["p99"].as_f64() <= stats["max"].as_f64());
+    }
+    assert_eq!(report["total"]["errors"], 0, "{report:#}");
+    assert!(report["healthz"]["count"].as_u64().unwrap() > 0, "{report:#}");
+    assert_eq!(report["healthz"]["errors"], 0, "{report:#}");
+    assert!(report["healthz_ratio"].as_f64().unwrap() > 0.0, "{report:#}");
+}
+
+#[tokio::test]
+async fn mixed_workload_on_a_generated_graph() {
+    let server = Server::start().await;
+    let plot = std::env::temp_dir().join(format!("roost-bench-test-{}.svg", std::process::id()));
+    let report = bench(
+        &server,
+        &[
+            "--generate",
+            "30",
+            "--workload",
+            "mixed",
+            "--duration",
+            "3s",
+            "--connections",
+            "4",
+            "--plot",
+            plot.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(report["workload"], "mixed");
+    assert_clean(&report, &["home_feed", "user_posts", "create_post"]);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 4, "healthz and the three operations");
+    let _ = std::fs::remove_file(plot);
+}
+
+#[tokio::test]
+async fn fanout_reaches_every_sampled_follower() {
+    let server = Server::start().await;
+    let report = bench(
+        &server,
+        &[
+            "--generate",
+            "30",
+            "--workload",
+            "fanout",
+            "--followers",
+            "50",
+            "--duration",
+            "3s",
+            "--connections",
+            "4",
+        ],
+    )
+    .await;
+    assert_eq!(report["fanout"]["followers"], 50);
+    assert_clean(&report, &["create_post", "fanout_visible", "fanout_complete", "feed_poll"]);
+    // Every sampled follower saw every timed post.
+    let posts = report["operations"]["fanout_complete"]["count"].as_u64().unwrap();
+    assert_eq!(report["operations"]["fanout_visible"]["count"].as_u64().unwrap(), posts * 50);
+}
