@@ -39,6 +39,14 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    /// A body axum would not read: over the body limit (413), else malformed (400).
+    pub fn body_rejected(status: StatusCode, message: impl Into<String>) -> Self {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "too_large", message)
+        } else {
+            ApiError::bad_request(message)
+        }
+    }
 }
 
 impl From<ServiceError> for ApiError {

@@ -59,7 +59,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+            .map_err(|e| ApiError::body_rejected(e.status(), format!("could not read the body: {e}")))?;
         parse_json(&bytes).map(Json)
     }
 }

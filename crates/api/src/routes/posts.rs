@@ -27,7 +27,7 @@ pub async fn upload_media(
     let bytes = if is_multipart(request.headers()) {
         let mut form = Multipart::from_request(request, &service)
             .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
         read_form(&service, &mut form)
             .await?
             .file
@@ -81,7 +81,7 @@ pub async fn create_post(
     let new = if is_multipart(request.headers()) {
         let mut form = Multipart::from_request(request, &service)
             .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
         let form = read_form(&service, &mut form).await?;
         let mut new =
             NewPost { text: form.text.unwrap_or_default(), reply_to: form.reply_to, media_ids: Vec::new() };
@@ -90,8 +90,9 @@ pub async fn create_post(
         }
         new
     } else {
-        let bytes =
-            Bytes::from_request(request, &service).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let bytes = Bytes::from_request(request, &service)
+            .await
+            .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
         parse_json(&bytes)?
     };
     Ok((StatusCode::CREATED, axum::Json(service.create_post(&caller, new).await?)))
@@ -159,12 +160,14 @@ struct Form {
 async fn read_form(service: &Service, form: &mut Multipart) -> ApiResult<Form> {
     let mut out = Form::default();
     let limit = service.config().media_max_bytes;
-    while let Some(mut field) = form.next_field().await.map_err(|e| ApiError::bad_request(e.body_text()))? {
+    while let Some(mut field) =
+        form.next_field().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?
+    {
         match field.name().unwrap_or_default() {
             "file" => {
                 let mut buf = BytesMut::new();
                 while let Some(chunk) =
-                    field.chunk().await.map_err(|e| ApiError::bad_request(e.body_text()))?
+                    field.chunk().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?
                 {
                     if buf.len() + chunk.len() > limit {
                         return Err(service.too_large().into());
@@ -173,9 +176,13 @@ async fn read_form(service: &Service, form: &mut Multipart) -> ApiResult<Form> {
                 }
                 out.file = Some(buf.freeze());
             }
-            "text" => out.text = Some(field.text().await.map_err(|e| ApiError::bad_request(e.body_text()))?),
+            "text" => {
+                out.text =
+                    Some(field.text().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?)
+            }
             "reply_to" => {
-                out.reply_to = Some(field.text().await.map_err(|e| ApiError::bad_request(e.body_text()))?)
+                out.reply_to =
+                    Some(field.text().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?)
             }
             _ => {}
         }

@@ -313,3 +313,81 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// --- helpers for the content suites (posts, media, likes, feeds) ---
+
+impl Client {
+    /// POST a multipart form.
+    pub async fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> Answer {
+        self.send(self.request(Method::POST, path).multipart(form)).await
+    }
+
+    /// Creates a text-only post as this client; returns the post.
+    pub async fn create_post(&self, text: &str) -> Value {
+        self.post("/api/posts", json!({ "text": text })).await.expect(201)
+    }
+
+    /// Follows `user_id` as this client.
+    pub async fn follow(&self, user_id: &str) {
+        let state = self.post(&format!("/api/users/{user_id}/follow"), json!({})).await.expect(200);
+        assert_eq!(state["following"], true, "follow answer: {state}");
+    }
+
+    /// Unfollows `user_id` as this client.
+    pub async fn unfollow(&self, user_id: &str) {
+        let state = self.delete(&format!("/api/users/{user_id}/follow")).await.expect(200);
+        assert_eq!(state["following"], false, "unfollow answer: {state}");
+    }
+}
+
+/// Registers `{prefix}{i}` for `i` in `0..count`, `concurrency` at a time; in order.
+pub async fn register_many(
+    client: &Client,
+    prefix: &str,
+    count: usize,
+    concurrency: usize,
+) -> Vec<(Client, Value)> {
+    use futures::StreamExt;
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let client = client.clone();
+            let name = format!("{prefix}{i}");
+            async move { client.register(&name).await }
+        })
+        .buffered(concurrency)
+        .collect()
+        .await
+}
+
+/// The `id` of each item of a list.
+pub fn ids_of(items: &[Value]) -> Vec<String> {
+    items.iter().map(|i| i["id"].as_str().expect("item without id").to_string()).collect()
+}
+
+/// The `text` of each post of a list.
+pub fn texts_of(items: &[Value]) -> Vec<String> {
+    items.iter().map(|i| i["text"].as_str().expect("post without text").to_string()).collect()
+}
+
+/// A `width` x `height` RGB gradient.
+fn gradient(width: u32, height: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8])
+    })
+}
+
+/// A PNG image.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    gradient(width, height).write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A JPEG image.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&gradient(width, height))
+        .unwrap();
+    out
+}
