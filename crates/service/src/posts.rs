@@ -95,7 +95,7 @@ impl Service {
         self.cache_set_json(&self.ck.post(&id), &stored, ttl::POST).await;
         self.forget_profiles(&[author.id.as_str()]).await;
         // Read-your-writes: the author sees the post in their own feed at once.
-        self.add_to_feeds(&[author.id.clone()], &id, &author.id).await?;
+        self.add_to_feeds(std::slice::from_ref(&author.id), &id, &author.id).await?;
         self.note_recent_post(&author.id, &id).await;
         if self.is_big_account(&author).await? {
             self.ensure_celebrity(&author.id).await?;
@@ -192,7 +192,7 @@ impl Service {
         }
         self.cache_del(&[self.ck.post(pid)]).await;
         self.forget_profiles(&[post.author_id.as_str()]).await;
-        self.remove_from_feeds(&[post.author_id.clone()], &[pid.to_string()]).await?;
+        self.remove_from_feeds(std::slice::from_ref(&post.author_id), &[pid.to_string()]).await?;
         self.forget_recent_post(&post.author_id, pid).await;
         self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id }).await
     }
