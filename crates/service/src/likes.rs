@@ -5,14 +5,12 @@
 //! The job is queued *before* the cache changes and before the answer: once a like is
 //! acknowledged, its job is in the durable queue, whatever dies next. A post's like set
 //! is loaded from the store on first use and carries a marker member, so its size minus one
-//! is the like count; a post whose set is not loaded shows the store's counter.
+//! is the like count. Reading a post loads its set if it is not cached, so that engagement
+//! on a page of posts costs two pipelined cache calls.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use roost_engines::{
-    store::by_key, CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, TxOp, Update,
-};
+use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, TxOp, Update};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
@@ -120,7 +118,18 @@ impl Service {
             return Ok(Vec::new());
         }
         let set_keys: Vec<String> = posts.iter().map(|p| self.ck.likes(&p.id)).collect();
-        let sizes = self.cache.scard_many(&set_keys).await?;
+        let mut sizes = self.cache.scard_many(&set_keys).await?;
+        if sizes.contains(&0) {
+            // Posts whose like set is not cached: load each once, so that every later read
+            // of them is answered by the cache alone.
+            let cold = posts
+                .iter()
+                .zip(&sizes)
+                .filter(|(_, &n)| n == 0)
+                .map(|(p, _)| self.ensure_likes_cached(&p.id));
+            futures::future::try_join_all(cold).await?;
+            sizes = self.cache.scard_many(&set_keys).await?;
+        }
         let mine = match caller {
             Some(c) => {
                 let pairs: Vec<(String, String)> =
@@ -129,28 +138,13 @@ impl Service {
             }
             None => vec![false; posts.len()],
         };
-        // Posts whose set is not loaded: ask the store whether the caller likes them.
-        let mut from_store: HashMap<roost_engines::Key, Item> = HashMap::new();
-        if let Some(c) = caller {
-            let unknown: Vec<_> = posts
-                .iter()
-                .zip(&sizes)
-                .filter(|(_, &n)| n == 0)
-                .map(|(p, _)| keys::like(&p.id, &c.user_id))
-                .collect();
-            if !unknown.is_empty() {
-                from_store = by_key(self.store.batch_get(unknown).await?);
-            }
-        }
         Ok(posts
             .iter()
             .zip(sizes.into_iter().zip(mine))
-            .map(|(post, (size, member))| match (size, caller) {
-                (0, Some(c)) => {
-                    (post.like_count.max(0), from_store.contains_key(&keys::like(&post.id, &c.user_id)))
-                }
-                (0, None) => (post.like_count.max(0), false),
-                (n, _) => (n as i64 - 1, member),
+            .map(|(post, (size, member))| match size {
+                // Evicted again in between: the store's counter is the next best answer.
+                0 => (post.like_count.max(0), member),
+                n => (n as i64 - 1, member),
             })
             .collect())
     }
