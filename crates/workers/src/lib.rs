@@ -21,6 +21,8 @@ pub const MAX_DELIVERIES: u64 = 10;
 const BATCH: usize = 32;
 /// How long a read waits for new jobs; also how fast a worker notices shutdown.
 const BLOCK: Duration = Duration::from_millis(500);
+/// How long to wait before trying the queue again after it failed.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// The running workers of this instance.
 pub struct Workers {
@@ -51,9 +53,8 @@ impl Workers {
 async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bool>) {
     while let Err(err) = service.prepare_job_queue().await {
         tracing::warn!(%err, "job queue not ready; retrying");
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stopped.changed() => return,
+        if !pause(&mut stopped).await {
+            return;
         }
     }
     let concurrency = service.config().worker_concurrency.max(1);
@@ -62,7 +63,15 @@ async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bo
             Ok(batch) => batch,
             Err(err) => {
                 tracing::warn!(%err, "reading the job queue failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                if !pause(&mut stopped).await {
+                    return;
+                }
+                // A Redis that restarted without its data, or evicted the stream, answers
+                // NOGROUP to every read until the group is declared again; declaring an
+                // existing group is a no-op, so do it after any failed read.
+                if let Err(err) = service.prepare_job_queue().await {
+                    tracing::warn!(%err, "declaring the job queue failed; retrying");
+                }
                 continue;
             }
         };
@@ -76,6 +85,15 @@ async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bo
                 }
             })
             .await;
+    }
+}
+
+/// Waits a second before a retry; false when told to stop meanwhile (or when the `Workers`
+/// handle is gone, so nobody can tell us any more).
+async fn pause(stopped: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(RETRY_PAUSE) => true,
+        changed = stopped.changed() => changed.is_ok() && !*stopped.borrow(),
     }
 }
 
