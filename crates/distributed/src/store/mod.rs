@@ -131,10 +131,8 @@ impl DynamoStore {
         self.capacity.snapshot()
     }
 
-    /// Deletes `key` if it is present but expired, so that a merging write can start from
-    /// nothing as it would on an engine that drops expired items eagerly. Returns whether the
-    /// item was expired (and is now gone, by us or by a concurrent writer).
-    async fn purge_expired(&self, key: &Key, now: i64) -> EngineResult<bool> {
+    /// `GetItem` (consistent), expired or not: what the table holds at `key`.
+    async fn get_stored(&self, key: &Key) -> EngineResult<Option<Item>> {
         let out = self
             .client
             .get_item()
@@ -146,10 +144,14 @@ impl DynamoStore {
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
         self.capacity.record(OpKind::Get, out.consumed_capacity.as_ref());
-        let expired = match out.item {
-            Some(raw) => item_from_map(raw)?.is_expired(now),
-            None => false,
-        };
+        out.item.map(item_from_map).transpose()
+    }
+
+    /// Deletes `key` if it is present but expired, so that a merging write can start from
+    /// nothing as it would on an engine that drops expired items eagerly. Returns whether the
+    /// item was expired (and is now gone, by us or by a concurrent writer).
+    async fn purge_expired(&self, key: &Key, now: i64) -> EngineResult<bool> {
+        let expired = self.get_stored(key).await?.is_some_and(|item| item.is_expired(now));
         if !expired {
             return Ok(false);
         }
@@ -191,21 +193,7 @@ pub(crate) fn now() -> i64 {
 impl Store for DynamoStore {
     async fn get(&self, key: &Key) -> EngineResult<Option<Item>> {
         let now = now();
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_map(key)))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        self.capacity.record(OpKind::Get, out.consumed_capacity.as_ref());
-        match out.item {
-            Some(raw) => Ok(Some(item_from_map(raw)?).filter(|item| !item.is_expired(now))),
-            None => Ok(None),
-        }
+        Ok(self.get_stored(key).await?.filter(|item| !item.is_expired(now)))
     }
 
     async fn put(&self, item: Item, cond: Cond) -> EngineResult<()> {

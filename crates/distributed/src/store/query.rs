@@ -188,7 +188,8 @@ where
     Fut: Future<Output = EngineResult<RawPage>>,
 {
     let now = now();
-    let wanted = limit + 1;
+    // `limit` comes from the caller; `usize::MAX` must read everything, not overflow.
+    let wanted = limit.saturating_add(1);
     let mut items: Vec<Item> = Vec::with_capacity(wanted.min(1024));
     loop {
         let request = match wanted.checked_sub(items.len()) {
