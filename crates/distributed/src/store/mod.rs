@@ -242,11 +242,13 @@ impl Store for DynamoStore {
                 }
                 Err(err) => match sdk_error("UpdateItem", err) {
                     // A merge condition also fails on an expired item (see `Target::Merge`);
-                    // for conditions that treat it as absent, purge it and write again.
+                    // for conditions that treat it as absent, purge it and write again. An
+                    // unconditional update failed on nothing else, so it is written again even
+                    // when someone replaced or deleted the expired item before our purge.
                     EngineError::ConditionFailed
                         if matches!(cond, Cond::None | Cond::NotExists)
                             && attempt < PURGE_RETRIES
-                            && self.purge_expired(key, now).await? => {}
+                            && (self.purge_expired(key, now).await? || cond == Cond::None) => {}
                     other => return Err(other),
                 },
             }

@@ -65,17 +65,19 @@ impl DynamoStore {
                 None => return Err(sdk_error("TransactWriteItems", err)),
                 Some(Cancellation::Conditions(reasons)) => {
                     // Updates that treat an expired item as absent fail on it (see
-                    // `Target::Merge`): purge those items and run the transaction again.
+                    // `Target::Merge`): purge those items and run the transaction again. An
+                    // unconditional update fails on nothing else, so it is worth a retry even
+                    // when the expired item was replaced or deleted before our purge.
                     let mut purged = false;
                     if purges < PURGE_RETRIES {
                         purges += 1;
                         for (op, reason) in ops.iter().zip(&reasons) {
                             if let (
-                                TxOp::Update { key, cond: Cond::None | Cond::NotExists, .. },
+                                TxOp::Update { key, cond: cond @ (Cond::None | Cond::NotExists), .. },
                                 Some(CancelReason::ConditionFailed),
                             ) = (op, reason)
                             {
-                                purged |= self.purge_expired(key, now).await?;
+                                purged |= self.purge_expired(key, now).await? || *cond == Cond::None;
                             }
                         }
                     }
