@@ -31,8 +31,10 @@ impl Entry {
 #[derive(Default)]
 pub(super) struct Shard {
     /// Keys from least to most recently used: eviction pops the front, each access moves a
-    /// key to the back.
-    entries: LinkedHashMap<String, Entry>,
+    /// key to the back. Hashed with foldhash: every cache call hashes its key, and SipHash
+    /// showed up in profiles. Its seed is random per process, so collisions cannot be
+    /// precomputed from the keys users influence (search prefixes).
+    entries: LinkedHashMap<String, Entry, foldhash::fast::RandomState>,
     /// The keys that have a TTL, soonest first, so the purge task finds the due ones
     /// without scanning every key (as mini-redis does).
     expirations: BTreeSet<(Instant, String)>,
