@@ -51,6 +51,8 @@ pub(super) fn unavailable(err: impl Display) -> EngineError {
 
 pub(super) struct Db {
     writer: Mutex<Connection>,
+    /// Copies the WAL back into the database file, off the writer (see `checkpoint`).
+    checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -80,7 +82,8 @@ impl Db {
                 Ok(Mutex::new(reader))
             })
             .collect::<EngineResult<_>>()?;
-        Ok(Db { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let checkpointer = Mutex::new(connect(path)?);
+        Ok(Db { writer: Mutex::new(writer), checkpointer, readers, next_reader: AtomicUsize::new(0) })
     }
 
     /// Runs `f` on a reader connection, inside a read transaction so that a call made of
@@ -116,6 +119,25 @@ impl Db {
             let out = f(&tx)?;
             tx.commit().map_err(unavailable)?;
             Ok(out)
+        })
+        .await
+    }
+
+    /// Hands WAL checkpoints to `checkpoint`: by default SQLite checkpoints inside the
+    /// commit that crosses 1,000 WAL pages, so that request (often a small post) waits for
+    /// the copy-back and its fsync behind a fan-out's thousands of rows.
+    pub(super) fn disable_autocheckpoint(&self) -> EngineResult<()> {
+        lock(&self.writer).pragma_update(None, "wal_autocheckpoint", 0).map_err(unavailable)
+    }
+
+    /// A PASSIVE checkpoint on its own connection: copies what it can without blocking
+    /// the writer or the readers; the WAL restarts from the beginning once all is copied.
+    pub(super) async fn checkpoint(self: &Arc<Self>) -> EngineResult<()> {
+        let db = Arc::clone(self);
+        blocking(move || {
+            lock(&db.checkpointer)
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .map_err(unavailable)
         })
         .await
     }

@@ -13,7 +13,9 @@
 //! - `write`: conditions, updates and transactions.
 //! - `query`: `query` and `scan`, with keyset pagination.
 //! - `ttl`: the sweeper that deletes expired rows (reads already skip them).
+//! - `checkpoint`: copies the WAL back into the file, off the request path.
 
+mod checkpoint;
 mod db;
 mod query;
 mod rows;
@@ -45,12 +47,15 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens the store at `path`, creating the file and its schema if missing. Called from
-    /// within a tokio runtime, it also starts the background task deleting expired rows
-    /// (which stops once every clone of the store is dropped).
+    /// within a tokio runtime, it also starts the background tasks deleting expired rows
+    /// and checkpointing the WAL (which stop once every clone of the store is dropped);
+    /// without one, SQLite checkpoints within commits as usual.
     pub fn open(path: &Path) -> EngineResult<SqliteStore> {
         let db = Arc::new(Db::open(path)?);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            db.disable_autocheckpoint()?;
             runtime.spawn(ttl::sweep_periodically(Arc::downgrade(&db)));
+            runtime.spawn(checkpoint::checkpoint_periodically(Arc::downgrade(&db)));
         }
         Ok(SqliteStore { db })
     }
