@@ -22,7 +22,7 @@ use crate::error::EngineResult;
 /// One `#[tokio::test]` per case below, over a fresh handle from `$factory`: anything
 /// callable with no arguments that returns a future of `Arc<dyn Cache>` (an `async fn` or
 /// a closure). Attributes before the factory are put on every test, e.g.
-/// `cache_conformance_tests!(#[ignore = "needs Redis"] redis_cache);`.
+/// `cache_conformance_tests!(#[cfg(unix)] redis_cache);`.
 #[macro_export]
 macro_rules! cache_conformance_tests {
     ($(#[$attr:meta])* $factory:expr) => {
