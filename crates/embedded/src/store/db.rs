@@ -131,13 +131,29 @@ impl Db {
     }
 
     /// A PASSIVE checkpoint on its own connection: copies what it can without blocking
-    /// the writer or the readers; the WAL restarts from the beginning once all is copied.
-    pub(super) async fn checkpoint(self: &Arc<Self>) -> EngineResult<()> {
+    /// the writer or the readers. The WAL only restarts from its beginning when, at the
+    /// moment a write begins, everything is copied and no reader still uses the log; under
+    /// steady reads and writes that moment never comes and the log grows without bound
+    /// (gigabytes within a minute of seeding). So once the log passes `reset_frames`,
+    /// the checkpoint takes the writer for itself and TRUNCATEs: it waits out the readers
+    /// (each holds the log for one short query), copies the few frames the passive pass
+    /// left, and empties the file. Writes wait for that, not for the whole copy-back.
+    /// Returns the log's size in frames after the checkpoint.
+    pub(super) async fn checkpoint(self: &Arc<Self>, reset_frames: i64) -> EngineResult<i64> {
         let db = Arc::clone(self);
         blocking(move || {
-            lock(&db.checkpointer)
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                .map_err(unavailable)
+            let checkpointer = lock(&db.checkpointer);
+            let run = |mode: &str| {
+                checkpointer
+                    .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| row.get::<_, i64>(1))
+                    .map_err(unavailable)
+            };
+            let frames = run("PASSIVE")?;
+            if frames < reset_frames {
+                return Ok(frames);
+            }
+            let _writer = lock(&db.writer);
+            run("TRUNCATE")
         })
         .await
     }
