@@ -2,6 +2,7 @@
 //! one place where service errors become the contract's error body. Handlers are thin:
 //! extract, call one service method, answer. No business rules live here.
 
+mod access_log;
 mod error;
 mod extract;
 mod openapi;
@@ -19,5 +20,8 @@ pub fn router(service: Service) -> Router {
     // Uploads check the media limit themselves while streaming (and answer 413); this bounds
     // what any body may buffer, with room for a form's other fields.
     let body_limit = service.config().media_max_bytes + 1024 * 1024;
-    routes::all().layer(DefaultBodyLimit::max(body_limit)).with_state(service)
+    routes::all()
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(access_log::log_request))
+        .with_state(service)
 }

@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::http::Request;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::{info, Level};
+use tracing::info;
 
 use crate::cli::ServeArgs;
 use crate::{config, engines};
@@ -19,13 +17,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the service")?;
     let workers = roost_workers::spawn(service.clone());
 
-    let app = roost_api::router(service).layer(
-        TraceLayer::new_for_http()
-            .make_span_with(|req: &Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            })
-            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
-    );
+    let app = roost_api::router(service);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

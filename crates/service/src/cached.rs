@@ -3,11 +3,13 @@
 //! The cache is never the only copy of anything, so a cache that fails to answer is
 //! treated as a miss (logged, and the store answers) rather than failing the request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::decoded::DecodeMemo;
 use crate::Service;
 
 impl Service {
@@ -40,6 +42,22 @@ impl Service {
             Ok(values) => {
                 values.into_iter().map(|v| v.and_then(|b| serde_json::from_slice(&b).ok())).collect()
             }
+            Err(err) => {
+                tracing::warn!(%err, "cache read failed; using the store");
+                keys.iter().map(|_| None).collect()
+            }
+        }
+    }
+
+    /// Like [`Self::cache_mget_json`], decoding through `memo`: values whose bytes have been
+    /// decoded before are not parsed again.
+    pub(crate) async fn cache_mget_memo<T: DeserializeOwned>(
+        &self,
+        memo: &DecodeMemo<T>,
+        keys: &[String],
+    ) -> Vec<Option<Arc<T>>> {
+        match self.cache.mget(keys).await {
+            Ok(values) => keys.iter().zip(values).map(|(k, v)| v.and_then(|b| memo.decode(k, &b))).collect(),
             Err(err) => {
                 tracing::warn!(%err, "cache read failed; using the store");
                 keys.iter().map(|_| None).collect()

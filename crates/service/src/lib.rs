@@ -10,6 +10,7 @@ pub mod auth;
 mod cached;
 pub mod config;
 pub mod cursor;
+mod decoded;
 pub mod error;
 pub mod feed;
 pub mod graph;
@@ -30,6 +31,11 @@ use std::sync::Arc;
 use roost_engines::{Cache, Media, Store};
 
 pub use config::ServiceConfig;
+use decoded::DecodeMemo;
+
+/// Decoded posts (and, separately, profiles) kept per instance: the hot set of feeds, at
+/// about a kilobyte each.
+const MEMO_CAPACITY: usize = 20_000;
 pub use error::{ServiceError, ServiceResult};
 
 /// The three engines the service runs on, chosen by configuration at startup.
@@ -53,6 +59,10 @@ pub struct Service {
     /// Signs and checks session tokens; the key is shared by every instance through the
     /// store (see `auth::token`).
     pub(crate) tokens: Arc<auth::TokenSigner>,
+    /// Decoded copies of cached posts and profiles, used while the cache still answers
+    /// the same bytes (see `decoded`).
+    pub(crate) post_memo: Arc<DecodeMemo<model::StoredPost>>,
+    pub(crate) profile_memo: Arc<DecodeMemo<users::CachedProfile>>,
 }
 
 impl Service {
@@ -67,6 +77,8 @@ impl Service {
             media: engines.media,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
+            post_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
+            profile_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
         })
     }
 

@@ -133,12 +133,12 @@ impl Service {
             return Ok(found);
         }
         let cache_keys: Vec<String> = pids.iter().map(|p| self.ck.post(p)).collect();
-        let cached: Vec<Option<StoredPost>> = self.cache_mget_json(&cache_keys).await;
+        let cached = self.cache_mget_memo(&self.post_memo, &cache_keys).await;
         let mut missing = Vec::new();
         for (pid, hit) in pids.iter().zip(cached) {
             match hit {
                 Some(post) => {
-                    found.insert(pid.clone(), post);
+                    found.insert(pid.clone(), StoredPost::clone(&post));
                 }
                 None => missing.push(keys::post(pid)),
             }

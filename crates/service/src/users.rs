@@ -25,7 +25,7 @@ pub(crate) fn search_entries(p: &Profile) -> Vec<Item> {
 
 /// A profile in the cache, with the epoch it is good for.
 #[derive(Serialize, Deserialize)]
-struct CachedProfile {
+pub(crate) struct CachedProfile {
     epoch: String,
     profile: Profile,
 }
@@ -49,8 +49,12 @@ impl Service {
         if uids.is_empty() {
             return Ok(found);
         }
+        // A page of posts names the same authors many times over.
+        let mut unique: Vec<&String> = uids.iter().collect();
+        unique.sort_unstable();
+        unique.dedup();
         let cache_keys: Vec<String> =
-            uids.iter().flat_map(|u| [self.ck.user(u), self.ck.user_epoch(u)]).collect();
+            unique.iter().flat_map(|u| [self.ck.user(u), self.ck.user_epoch(u)]).collect();
         let cached = match self.cache.mget(&cache_keys).await {
             Ok(values) => values,
             Err(err) => {
@@ -60,21 +64,18 @@ impl Service {
         };
         let mut missing = Vec::new();
         let mut epochs = HashMap::new();
-        for (uid, pair) in uids.iter().zip(cached.chunks(2)) {
+        for ((uid, pair), key) in unique.into_iter().zip(cached.chunks(2)).zip(cache_keys.iter().step_by(2)) {
             let epoch = pair[1].as_ref().map(|e| String::from_utf8_lossy(e).into_owned()).unwrap_or_default();
-            let hit = pair[0]
-                .as_ref()
-                .and_then(|v| serde_json::from_slice::<CachedProfile>(v).ok())
-                .filter(|c| c.epoch == epoch);
+            let hit =
+                pair[0].as_ref().and_then(|v| self.profile_memo.decode(key, v)).filter(|c| c.epoch == epoch);
             match hit {
                 Some(c) => {
-                    found.insert(uid.clone(), c.profile);
+                    found.insert(uid.clone(), c.profile.clone());
                 }
-                None if !found.contains_key(uid) => {
+                None => {
                     missing.push(keys::user(uid));
                     epochs.insert(uid.clone(), epoch);
                 }
-                None => {}
             }
         }
         if !missing.is_empty() {
