@@ -1,10 +1,14 @@
 //! The connections to the SQLite file, and the only place that runs SQLite calls: always on
 //! tokio's blocking pool, so that a slow disk never stalls the async worker threads.
 //!
-//! One writer connection behind a mutex serialises writes (SQLite allows one writer at a
-//! time anyway, and queueing on a mutex is cheaper than spinning on `SQLITE_BUSY`); a few
-//! reader connections serve reads concurrently with it, which WAL mode allows. Every
-//! statement goes through `prepare_cached`, so each SQL text is compiled once per connection.
+//! One writer connection serialises writes (SQLite allows one writer at a time anyway, and
+//! queueing is cheaper than spinning on `SQLITE_BUSY`); a few reader connections serve
+//! reads concurrently with it, which WAL mode allows. A call waits for its turn at a
+//! connection *before* it takes a blocking thread, in a first-come first-served queue: so
+//! a burst of writes queues as cheap tasks rather than as hundreds of parked threads (each
+//! with its own stack and allocator cache), and a request's small write waits only for the
+//! writes that arrived before it, never for luck at a mutex. Every statement goes through
+//! `prepare_cached`, so each SQL text is compiled once per connection.
 
 use std::fmt::Display;
 use std::path::Path;
@@ -14,6 +18,7 @@ use std::time::Duration;
 
 use roost_engines::{EngineError, EngineResult};
 use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::Semaphore;
 
 /// Reader connections. Reads are short point or range lookups, so a few connections keep
 /// every core busy without holding many file descriptors and page caches.
@@ -50,7 +55,12 @@ pub(super) fn unavailable(err: impl Display) -> EngineError {
 }
 
 pub(super) struct Db {
+    /// Only the holder of `write_turn` locks it (and the checkpointer, to empty the log).
     writer: Mutex<Connection>,
+    /// The writer's queue: one permit, granted in arrival order.
+    write_turn: Arc<Semaphore>,
+    /// One permit per reader connection, so a permit holder always finds one free.
+    read_turns: Arc<Semaphore>,
     /// Copies the WAL back into the database file, off the writer (see `checkpoint`).
     checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
@@ -83,7 +93,14 @@ impl Db {
             })
             .collect::<EngineResult<_>>()?;
         let checkpointer = Mutex::new(connect(path)?);
-        Ok(Db { writer: Mutex::new(writer), checkpointer, readers, next_reader: AtomicUsize::new(0) })
+        Ok(Db {
+            writer: Mutex::new(writer),
+            write_turn: Arc::new(Semaphore::new(1)),
+            read_turns: Arc::new(Semaphore::new(READERS)),
+            checkpointer,
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     /// Runs `f` on a reader connection, inside a read transaction so that a call made of
@@ -93,8 +110,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
     {
+        let turn = self.read_turns.clone().acquire_owned().await.map_err(unavailable)?;
         let db = Arc::clone(self);
         blocking(move || {
+            let _turn = turn;
             let mut conn = db.reader();
             let tx = conn.transaction().map_err(unavailable)?;
             let out = f(&tx)?;
@@ -112,8 +131,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
     {
+        let turn = self.write_turn.clone().acquire_owned().await.map_err(unavailable)?;
         let db = Arc::clone(self);
         blocking(move || {
+            let _turn = turn;
             let mut conn = lock(&db.writer);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             let out = f(&tx)?;
@@ -158,7 +179,8 @@ impl Db {
         .await
     }
 
-    /// A free reader if there is one, else the next in turn (waiting for it).
+    /// A free reader (the caller holds a read turn, so one is free unless a panic is
+    /// unwinding through another), else the next in line.
     fn reader(&self) -> MutexGuard<'_, Connection> {
         let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.readers.len() {

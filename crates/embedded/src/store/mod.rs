@@ -35,9 +35,10 @@ use roost_engines::{
 use db::Db;
 use rows::now;
 
-/// How many operations of a `batch_write` share one SQLite transaction: large enough to
-/// amortise the commit, small enough that other writers do not wait long behind a big batch.
-const BATCH_WRITE_CHUNK: usize = 500;
+/// How many operations of a `batch_write` share one SQLite transaction: enough to amortise
+/// the commit, few enough (a couple of milliseconds) that a request's write queued behind
+/// a fan-out's thousands of rows waits for one chunk, not for the whole batch.
+const BATCH_WRITE_CHUNK: usize = 100;
 
 /// The SQLite store. Cloning is cheap: clones share the connections.
 #[derive(Clone)]
