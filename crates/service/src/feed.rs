@@ -33,6 +33,13 @@ const BACKFILL_POSTS: usize = 50;
 /// Followers read per page during fan-out.
 const FANOUT_PAGE: usize = 1000;
 
+/// The store's row saying `pid` (by `author`) is in `reader`'s feed.
+pub(crate) fn feed_entry(reader: &str, pid: &str, author: &str) -> Item {
+    let key = keys::feed_entry(reader, pid);
+    let expires = time::now_secs() + FEED_ENTRY_DAYS * 86_400;
+    Item::new(key.pk, key.sk).with("author_id", author).with_ttl(expires)
+}
+
 fn score_of(pid: &str) -> f64 {
     ids::millis_of(pid).unwrap_or(0) as f64
 }
@@ -128,15 +135,13 @@ impl Service {
         pid: &str,
         author: &str,
     ) -> ServiceResult<()> {
-        let expires = time::now_secs() + FEED_ENTRY_DAYS * 86_400;
-        let writes = readers
-            .iter()
-            .map(|r| {
-                let key = keys::feed_entry(r, pid);
-                WriteOp::Put(Item::new(key.pk, key.sk).with("author_id", author).with_ttl(expires))
-            })
-            .collect();
+        let writes = readers.iter().map(|r| WriteOp::Put(feed_entry(r, pid, author))).collect();
         self.store.batch_write(writes).await?;
+        self.push_to_cached_feeds(readers, pid).await
+    }
+
+    /// The cache half of `add_to_feeds`, for a caller that wrote the store's entries itself.
+    pub(crate) async fn push_to_cached_feeds(&self, readers: &[String], pid: &str) -> ServiceResult<()> {
         let member = [(score_of(pid), pid.to_string())];
         let keep = -(self.config.feed_cap as i64) - 2;
         for reader in readers {

@@ -1,6 +1,7 @@
-//! Posts: create (the post item and the author's `posts_count` in one transaction, then the
-//! fan-out job), read (cache-aside, 2 h), delete (author or moderator; the post leaves
-//! every feed and cache), a user's posts (gsi1) and the public timeline (gsi2, hour buckets).
+//! Posts: create (the post item, the author's `posts_count` and the author's own feed entry
+//! in one transaction, then the fan-out job), read (cache-aside, 2 h), delete (author or
+//! moderator; the post leaves every feed and cache), a user's posts (gsi1) and the public
+//! timeline (gsi2, hour buckets).
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::model::{Caller, Media, Paged, Post, StoredPost};
-use crate::{ids, keys, time, Service};
+use crate::{feed, ids, keys, time, Service};
 
 pub const MAX_TEXT: usize = 500;
 pub const MAX_MEDIA: usize = 4;
@@ -86,6 +87,8 @@ impl Service {
                     update: Update::new().add("posts_count", 1),
                     cond: Cond::Exists,
                 },
+                // Read-your-writes: the post is in the author's own feed at once.
+                TxOp::Put { item: feed::feed_entry(&author.id, &id, &author.id), cond: Cond::None },
             ])
             .await
             .map_err(|err| match err {
@@ -94,8 +97,7 @@ impl Service {
             })?;
         self.cache_set_json(&self.ck.post(&id), &stored, ttl::POST).await;
         self.forget_profiles(&[author.id.as_str()]).await;
-        // Read-your-writes: the author sees the post in their own feed at once.
-        self.add_to_feeds(std::slice::from_ref(&author.id), &id, &author.id).await?;
+        self.push_to_cached_feeds(std::slice::from_ref(&author.id), &id).await?;
         self.note_recent_post(&author.id, &id).await;
         if self.is_big_account(&author).await? {
             self.ensure_celebrity(&author.id).await?;

@@ -64,7 +64,7 @@ mod tests {
             .collect();
         let mut peak = 0;
         for round in 0..40 {
-            db.write(move |c| {
+            db.write(super::super::write_gate::Lane::Bulk, move |c| {
                 for i in 0..200 {
                     c.execute(
                         "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, '{}')",

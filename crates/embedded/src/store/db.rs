@@ -4,10 +4,10 @@
 //! One writer connection serialises writes (SQLite allows one writer at a time anyway, and
 //! queueing is cheaper than spinning on `SQLITE_BUSY`); a few reader connections serve
 //! reads concurrently with it, which WAL mode allows. A call waits for its turn at a
-//! connection *before* it takes a blocking thread, in a first-come first-served queue: so
-//! a burst of writes queues as cheap tasks rather than as hundreds of parked threads (each
-//! with its own stack and allocator cache), and a request's small write waits only for the
-//! writes that arrived before it, never for luck at a mutex. Every statement goes through
+//! connection *before* it takes a blocking thread: so a burst of writes queues as cheap
+//! tasks rather than as hundreds of parked threads (each with its own stack and allocator
+//! cache), and the order of writes is decided by `write_gate` (requests' writes first),
+//! never by luck at a mutex. Every statement goes through
 //! `prepare_cached`, so each SQL text is compiled once per connection.
 
 use std::fmt::Display;
@@ -19,6 +19,8 @@ use std::time::Duration;
 use roost_engines::{EngineError, EngineResult};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::Semaphore;
+
+use super::write_gate::{Lane, WriteGate};
 
 /// Reader connections. Reads are short point or range lookups, so a few connections keep
 /// every core busy without holding many file descriptors and page caches.
@@ -57,8 +59,8 @@ pub(super) fn unavailable(err: impl Display) -> EngineError {
 pub(super) struct Db {
     /// Only the holder of `write_turn` locks it (and the checkpointer, to empty the log).
     writer: Mutex<Connection>,
-    /// The writer's queue: one permit, granted in arrival order.
-    write_turn: Arc<Semaphore>,
+    /// The writer's queue (requests' writes first).
+    write_gate: Arc<WriteGate>,
     /// One permit per reader connection, so a permit holder always finds one free.
     read_turns: Arc<Semaphore>,
     /// Copies the WAL back into the database file, off the writer (see `checkpoint`).
@@ -95,7 +97,7 @@ impl Db {
         let checkpointer = Mutex::new(connect(path)?);
         Ok(Db {
             writer: Mutex::new(writer),
-            write_turn: Arc::new(Semaphore::new(1)),
+            write_gate: Arc::default(),
             read_turns: Arc::new(Semaphore::new(READERS)),
             checkpointer,
             readers,
@@ -124,14 +126,14 @@ impl Db {
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, committed when `f`
-    /// succeeds and rolled back when it fails. IMMEDIATE takes the write lock up front, so
-    /// what `f` reads cannot change before it writes.
-    pub(super) async fn write<T, F>(self: &Arc<Self>, f: F) -> EngineResult<T>
+    /// succeeds and rolled back when it fails, once its `lane` gets the turn. IMMEDIATE
+    /// takes the write lock up front, so what `f` reads cannot change before it writes.
+    pub(super) async fn write<T, F>(self: &Arc<Self>, lane: Lane, f: F) -> EngineResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
     {
-        let turn = self.write_turn.clone().acquire_owned().await.map_err(unavailable)?;
+        let turn = self.write_gate.turn(lane).await;
         let db = Arc::clone(self);
         blocking(move || {
             let _turn = turn;

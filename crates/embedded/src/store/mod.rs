@@ -22,6 +22,7 @@ mod rows;
 mod ttl;
 mod validate;
 mod write;
+mod write_gate;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -34,6 +35,7 @@ use roost_engines::{
 
 use db::Db;
 use rows::now;
+use write_gate::Lane;
 
 /// How many operations of a `batch_write` share one SQLite transaction: enough to amortise
 /// the commit, few enough (a couple of milliseconds) that a request's write queued behind
@@ -76,20 +78,20 @@ impl Store for SqliteStore {
 
     async fn put(&self, item: Item, cond: Cond) -> EngineResult<()> {
         validate::item(&item)?;
-        self.db.write(move |tx| write::put(tx, &item, &cond, now())).await
+        self.db.write(Lane::Urgent, move |tx| write::put(tx, &item, &cond, now())).await
     }
 
     async fn update(&self, key: &Key, update: Update, cond: Cond) -> EngineResult<Item> {
         validate::key(key)?;
         validate::update(&update)?;
         let key = key.clone();
-        self.db.write(move |tx| write::update(tx, &key, &update, &cond, now())).await
+        self.db.write(Lane::Urgent, move |tx| write::update(tx, &key, &update, &cond, now())).await
     }
 
     async fn delete(&self, key: &Key, cond: Cond) -> EngineResult<Option<Item>> {
         validate::key(key)?;
         let key = key.clone();
-        self.db.write(move |tx| write::delete(tx, &key, &cond, now())).await
+        self.db.write(Lane::Urgent, move |tx| write::delete(tx, &key, &cond, now())).await
     }
 
     async fn query(&self, index: Index, key_condition: KeyCondition, page: Page) -> EngineResult<QueryPage> {
@@ -99,7 +101,7 @@ impl Store for SqliteStore {
 
     async fn transact_write(&self, ops: Vec<TxOp>) -> EngineResult<()> {
         validate::transaction(&ops)?;
-        self.db.write(move |tx| write::transact(tx, ops, now())).await
+        self.db.write(Lane::Urgent, move |tx| write::transact(tx, ops, now())).await
     }
 
     async fn batch_get(&self, keys: Vec<Key>) -> EngineResult<Vec<Item>> {
@@ -127,7 +129,7 @@ impl Store for SqliteStore {
             if chunk.is_empty() {
                 return Ok(());
             }
-            self.db.write(move |tx| write::batch(tx, &chunk)).await?;
+            self.db.write(Lane::Bulk, move |tx| write::batch(tx, &chunk)).await?;
         }
     }
 

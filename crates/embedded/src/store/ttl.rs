@@ -12,6 +12,7 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use super::db::{unavailable, Db};
 use super::rows::now;
+use super::write_gate::Lane;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const BATCH: usize = 500;
@@ -35,7 +36,7 @@ pub(super) async fn purge_expired(db: &Arc<Db>) -> EngineResult<usize> {
     let mut total = 0;
     loop {
         let deleted = db
-            .write(move |tx| {
+            .write(Lane::Bulk, move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
                         "DELETE FROM items WHERE (pk, sk) IN \
