@@ -35,26 +35,30 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::db::Db;
+    use super::super::write_gate::Lane;
 
     /// Readers that never pause starve a passive checkpoint's reset; past the threshold the
-    /// log must still be emptied, with the readers still running.
+    /// log must still start over, with the readers still running, so the file stops growing.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_log_is_emptied_under_constant_reads() {
+    async fn the_log_starts_over_under_constant_reads() {
         let dir = std::env::temp_dir().join(format!("roost-checkpoint-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let db = Arc::new(Db::open(&dir.join("t.db")).unwrap());
         db.disable_autocheckpoint().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
+        // More readers than connections, each holding its snapshot a moment: one is always
+        // inside a read transaction.
         let readers: Vec<_> = (0..8)
             .map(|_| {
                 let (db, stop) = (db.clone(), stop.clone());
                 tokio::spawn(async move {
                     while !stop.load(Ordering::Relaxed) {
                         db.read(|c| {
-                            c.query_row("SELECT sum(length(attrs || sk)) FROM items", [], |r| {
-                                r.get::<_, Option<i64>>(0)
-                            })
-                            .map_err(super::super::db::unavailable)
+                            let n = c
+                                .query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0))
+                                .map_err(super::super::db::unavailable)?;
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                            Ok(n)
                         })
                         .await
                         .unwrap();
@@ -62,9 +66,10 @@ mod tests {
                 })
             })
             .collect();
+        let wal_size = || std::fs::metadata(dir.join("t.db-wal")).map(|m| m.len()).unwrap_or(0);
         let mut peak = 0;
-        for round in 0..40 {
-            db.write(super::super::write_gate::Lane::Bulk, move |c| {
+        for round in 0..120 {
+            db.write(Lane::Bulk, move |c| {
                 for i in 0..200 {
                     c.execute(
                         "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, '{}')",
@@ -76,15 +81,15 @@ mod tests {
             })
             .await
             .unwrap();
-            peak = peak.max(db.checkpoint(100).await.unwrap());
+            db.checkpoint(100).await.unwrap();
+            peak = peak.max(wal_size());
         }
         stop.store(true, Ordering::Relaxed);
         for reader in readers {
             reader.await.unwrap();
         }
-        assert!(peak < 100, "the log reached {peak} frames after a checkpoint");
-        let wal = std::fs::metadata(dir.join("t.db-wal")).map(|m| m.len()).unwrap_or(0);
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(wal < 100 * 4096 * 2, "the log file is {wal} bytes");
+        // Unbounded, 120 rounds reach about 2 MB; bounded, the file stays near 100 frames.
+        assert!(peak < 250 * 4096, "the log file reached {peak} bytes");
     }
 }
