@@ -70,6 +70,18 @@ async fn mixed_workload_on_a_generated_graph() {
 }
 
 #[tokio::test]
+async fn a_rate_paces_the_requests() {
+    let server = Server::start().await;
+    let args = ["--generate", "20", "--workload", "feed", "--duration", "2s", "--connections", "2"];
+    let report = bench(&server, &[&args[..], &["--rate", "20"]].concat()).await;
+    assert_clean(&report, &["home_feed"]);
+    assert_eq!(report["rate_per_s"], 20.0);
+    // 2 s at 20 a second is 40 requests due; closed loop would send hundreds.
+    let sent = report["operations"]["home_feed"]["count"].as_u64().unwrap();
+    assert!(sent <= 42, "{sent} requests sent at 20/s for 2 s");
+}
+
+#[tokio::test]
 async fn fanout_reaches_every_sampled_follower() {
     let server = Server::start().await;
     let report = bench(

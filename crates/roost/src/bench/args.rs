@@ -107,6 +107,10 @@ pub struct BenchArgs {
     /// How long the workload runs.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub duration: Duration,
+    /// Send this many requests a second in all, on a fixed schedule (open loop, as wrk2's
+    /// -R), instead of each virtual user's next request as soon as the last is answered.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
     /// How long the /healthz phase before the workload runs [default: a sixth of
     /// --duration, between 1 s and 5 s].
     #[arg(long, value_parser = parse_duration)]
@@ -136,6 +140,13 @@ pub struct BenchArgs {
     pub plot: Option<PathBuf>,
 }
 
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err("must be a number of requests a second above zero".into()),
+    }
+}
+
 /// `30s`, `2m`, `1h 30m`, `500ms`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
@@ -155,5 +166,7 @@ mod tests {
         assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_rate("20"), Ok(20.0));
+        assert!(parse_rate("0").is_err() && parse_rate("fast").is_err());
     }
 }

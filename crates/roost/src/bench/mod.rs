@@ -114,6 +114,9 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let known_accounts = state.fanout.len();
     let mut extra = Map::new();
+    if let Some(rate) = args.rate {
+        extra.insert("rate_per_s".into(), json!(rate));
+    }
     let plan = match args.workload {
         Workload::Feed => Plan::Loop(Mix::Feed),
         Workload::Mixed => Plan::Loop(Mix::Mixed),
@@ -150,12 +153,11 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     eprintln!("healthz: {healthz_duration:?} at {} connections", args.connections);
     let seed = args.graph.rng_seed;
     let healthz =
-        workload::closed_loop(&target, &state, Mix::Healthz, args.connections, healthz_duration, seed)
-            .await?;
+        workload::run(&target, &state, Mix::Healthz, args.connections, healthz_duration, None, seed).await?;
     eprintln!("{}: {:?} at {} connections", args.workload.name(), args.duration, args.connections);
     let run = match plan {
         Plan::Loop(mix) => {
-            workload::closed_loop(&target, &state, mix, args.connections, args.duration, seed).await?
+            workload::run(&target, &state, mix, args.connections, args.duration, args.rate, seed).await?
         }
         Plan::Fanout(account) => {
             let options = fanout::Options {

@@ -3,6 +3,9 @@
 //!
 //! Closed loop (as wrk and DeathStarBench's `wrk2` without a rate) measures the throughput
 //! the server sustains at a given concurrency; latencies are those of a saturated server.
+//! With a rate (`--rate`, as wrk2's `-R`) each virtual user sends on a fixed schedule
+//! instead, and a request's latency counts from when it was *due*, so a stall also counts
+//! against the requests it delayed (no coordinated omission).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,11 +123,20 @@ async fn virtual_user(
     state: Arc<State>,
     mut rng: ChaCha8Rng,
     deadline: Instant,
+    every: Option<Duration>,
 ) -> Recorder {
     let mut recorder = Recorder::new();
+    let mut due = Instant::now();
     while Instant::now() < deadline {
         let planned = mix.next(&state, &mut rng);
-        let started = Instant::now();
+        let started = match every {
+            Some(every) => {
+                tokio::time::sleep_until(due.into()).await;
+                due += every;
+                due - every
+            }
+            None => Instant::now(),
+        };
         match conn.send(planned.method, &planned.path, planned.token, planned.body).await {
             Ok(answer) if answer.is_success() => recorder.success(planned.op, started.elapsed()),
             Ok(answer) => recorder.error(planned.op, || answer.describe()),
@@ -137,23 +149,28 @@ async fn virtual_user(
     recorder
 }
 
-/// Runs `mix` with `connections` virtual users for `duration`.
-pub async fn closed_loop(
+/// Runs `mix` with `connections` virtual users for `duration`: closed loop, or at `rate`
+/// requests a second in all.
+pub async fn run(
     target: &Arc<Target>,
     state: &Arc<State>,
     mix: Mix,
     connections: usize,
     duration: Duration,
+    rate: Option<f64>,
     seed: u64,
 ) -> anyhow::Result<Phase> {
+    let connections = connections.max(1);
+    let every = rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
     let mix = Arc::new(mix);
     let started = Instant::now();
     let deadline = started + duration;
     // One task per virtual user: they spread over the runtime's threads like clients would.
-    let tasks: Vec<_> = (0..connections.max(1))
+    let tasks: Vec<_> = (0..connections)
         .map(|vu| {
             let rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(vu as u64 + 1));
-            tokio::spawn(virtual_user(target.connect(), mix.clone(), state.clone(), rng, deadline))
+            let user = virtual_user(target.connect(), mix.clone(), state.clone(), rng, deadline, every);
+            tokio::spawn(user)
         })
         .collect();
     let mut phase = Phase::default();
