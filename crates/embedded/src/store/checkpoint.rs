@@ -11,7 +11,7 @@ use super::db::Db;
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-/// The log's size (in 4 KiB pages) past which a checkpoint empties it even though readers
+/// The log's size (in 4 KiB pages) past which a checkpoint restarts it even though readers
 /// must be waited for: 64 MiB, a few seconds of the heaviest writing.
 const WAL_RESET_FRAMES: i64 = 16 * 1024;
 

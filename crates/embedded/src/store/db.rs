@@ -7,8 +7,8 @@
 //! connection *before* it takes a blocking thread: so a burst of writes queues as cheap
 //! tasks rather than as hundreds of parked threads (each with its own stack and allocator
 //! cache), and the order of writes is decided by `write_gate` (requests' writes first),
-//! never by luck at a mutex. Every statement goes through
-//! `prepare_cached`, so each SQL text is compiled once per connection.
+//! never by luck at a mutex. Every statement goes through `prepare_cached`, so each SQL
+//! text is compiled once per connection.
 
 use std::fmt::Display;
 use std::path::Path;
@@ -57,7 +57,8 @@ pub(super) fn unavailable(err: impl Display) -> EngineError {
 }
 
 pub(super) struct Db {
-    /// Only the holder of `write_turn` locks it (and the checkpointer, to empty the log).
+    /// Locked only by the holder of a `write_gate` turn (and by the checkpointer, to restart
+    /// the log).
     writer: Mutex<Connection>,
     /// The writer's queue (requests' writes first).
     write_gate: Arc<WriteGate>,
