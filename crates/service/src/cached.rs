@@ -36,17 +36,21 @@ impl Service {
         }
     }
 
-    /// Many JSON values at once; `None` where missing, unreadable or the cache failed.
-    pub(crate) async fn cache_mget_json<T: DeserializeOwned>(&self, keys: &[String]) -> Vec<Option<T>> {
+    /// Many values at once (one `MGET`); a cache that fails to answer counts as all misses.
+    pub(crate) async fn cache_mget(&self, keys: &[String]) -> Vec<Option<Bytes>> {
         match self.cache.mget(keys).await {
-            Ok(values) => {
-                values.into_iter().map(|v| v.and_then(|b| serde_json::from_slice(&b).ok())).collect()
-            }
+            Ok(values) => values,
             Err(err) => {
                 tracing::warn!(%err, "cache read failed; using the store");
-                keys.iter().map(|_| None).collect()
+                vec![None; keys.len()]
             }
         }
+    }
+
+    /// Many JSON values at once; `None` where missing, unreadable or the cache failed.
+    pub(crate) async fn cache_mget_json<T: DeserializeOwned>(&self, keys: &[String]) -> Vec<Option<T>> {
+        let values = self.cache_mget(keys).await;
+        values.into_iter().map(|v| v.and_then(|b| serde_json::from_slice(&b).ok())).collect()
     }
 
     /// Like [`Self::cache_mget_json`], decoding through `memo`: values whose bytes have been
@@ -56,13 +60,8 @@ impl Service {
         memo: &DecodeMemo<T>,
         keys: &[String],
     ) -> Vec<Option<Arc<T>>> {
-        match self.cache.mget(keys).await {
-            Ok(values) => keys.iter().zip(values).map(|(k, v)| v.and_then(|b| memo.decode(k, &b))).collect(),
-            Err(err) => {
-                tracing::warn!(%err, "cache read failed; using the store");
-                keys.iter().map(|_| None).collect()
-            }
-        }
+        let values = self.cache_mget(keys).await;
+        keys.iter().zip(values).map(|(k, v)| v.and_then(|b| memo.decode(k, &b))).collect()
     }
 
     pub(crate) async fn cache_set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {

@@ -55,13 +55,7 @@ impl Service {
         unique.dedup();
         let cache_keys: Vec<String> =
             unique.iter().flat_map(|u| [self.ck.user(u), self.ck.user_epoch(u)]).collect();
-        let cached = match self.cache.mget(&cache_keys).await {
-            Ok(values) => values,
-            Err(err) => {
-                tracing::warn!(%err, "cache read failed; using the store");
-                vec![None; cache_keys.len()]
-            }
-        };
+        let cached = self.cache_mget(&cache_keys).await;
         let mut missing = Vec::new();
         let mut epochs = HashMap::new();
         for ((uid, pair), key) in unique.into_iter().zip(cached.chunks(2)).zip(cache_keys.iter().step_by(2)) {
