@@ -1,7 +1,17 @@
-//! Cache-aside helpers shared by every use case.
+//! Cache-aside helpers shared by every use case, and the one policy for cache failures.
 //!
-//! The cache is never the only copy of anything, so a cache that fails to answer is
-//! treated as a miss (logged, and the store answers) rather than failing the request.
+//! **Reads:** the cache is never the only copy of anything a read shows, so a cache that
+//! fails to answer never fails a read. Single values (profiles, posts, sessions, search
+//! answers) count as misses here and the store answers. The structures kept in the cache
+//! (home feeds, like sets) are read through their own cached path first; when that path
+//! meets [`ServiceError::Unavailable`](crate::ServiceError), the same answer is computed
+//! from the store alone (`feed.rs`, `likes.rs`), without touching the cache again. Either
+//! way the failure is logged at `warn`.
+//!
+//! **Writes:** the store is written first; cache updates after a committed write are
+//! invalidations or best-effort mirrors, and a failed one is logged (the entry stays stale
+//! until its TTL at worst). Writes whose acknowledgement depends on the cache (the job
+//! queue behind likes and fan-out) answer 503 when it is down.
 
 use std::sync::Arc;
 use std::time::Duration;

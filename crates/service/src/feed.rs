@@ -13,10 +13,10 @@
 
 use std::time::Duration;
 
-use roost_engines::{Index, Item, KeyCondition, Page, WriteOp};
+use roost_engines::{Index, Item, KeyCondition, Page, SkCond, WriteOp};
 
 use crate::cursor::{self, PageRequest};
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Paged, Post, Profile};
 use crate::{ids, keys, time, Service};
 
@@ -40,6 +40,14 @@ pub(crate) fn feed_entry(reader: &str, pid: &str, author: &str) -> Item {
     Item::new(key.pk, key.sk).with("author_id", author).with_ttl(expires)
 }
 
+/// `cond` narrowed to sort keys below `sk`, when there is one.
+fn below(cond: KeyCondition, sk: Option<String>) -> KeyCondition {
+    match sk {
+        Some(sk) => cond.with_sk(SkCond::Lt(sk)),
+        None => cond,
+    }
+}
+
 fn score_of(pid: &str) -> f64 {
     ids::millis_of(pid).unwrap_or(0) as f64
 }
@@ -51,15 +59,15 @@ impl Service {
         let limit = page.limit()?;
         let before: Option<String> = page.cursor.as_deref().map(cursor::decode).transpose()?;
         let uid = &caller.user_id;
-        self.ensure_feed_cached(uid).await?;
-        let mut ids = self.sorted_ids_before(&self.ck.feed(uid), before.as_deref(), limit + 1).await?;
-        for celebrity in self.followed_celebrities(uid).await? {
-            self.ensure_recent_cached(&celebrity).await?;
-            ids.extend(
-                self.sorted_ids_before(&self.ck.recent_posts(&celebrity), before.as_deref(), limit + 1)
-                    .await?,
-            );
-        }
+        let mut ids = match self.feed_ids_cached(uid, before.as_deref(), limit + 1).await {
+            Ok(ids) => ids,
+            // The cache policy (`cached.rs`): the store's feed table answers instead.
+            Err(ServiceError::Unavailable(err)) => {
+                tracing::warn!(%err, "feed cache unavailable; reading the store's feed table");
+                self.feed_ids_stored(uid, before.as_deref(), limit + 1).await?
+            }
+            Err(err) => return Err(err),
+        };
         ids.sort_unstable_by(|a, b| b.cmp(a));
         ids.dedup();
         let more = ids.len() > limit;
@@ -69,6 +77,43 @@ impl Service {
         // Posts deleted since they were fanned out are skipped; the retract job catches up.
         let posts = ids.iter().filter_map(|id| stored.get(id).cloned()).collect();
         Ok(Paged { items: self.present_posts(Some(caller), posts).await?, next_cursor })
+    }
+
+    /// Up to `count` feed ids below `before` from the cached sorted sets (rebuilt when
+    /// incomplete), big accounts merged in; unsorted.
+    async fn feed_ids_cached(
+        &self,
+        uid: &str,
+        before: Option<&str>,
+        count: usize,
+    ) -> ServiceResult<Vec<String>> {
+        self.ensure_feed_cached(uid).await?;
+        let mut ids = self.sorted_ids_before(&self.ck.feed(uid), before, count).await?;
+        for celebrity in self.followed_celebrities(uid).await? {
+            self.ensure_recent_cached(&celebrity).await?;
+            ids.extend(self.sorted_ids_before(&self.ck.recent_posts(&celebrity), before, count).await?);
+        }
+        Ok(ids)
+    }
+
+    /// The same ids from the store alone, for when the cache cannot answer: the feed
+    /// table, and the big accounts' posts from their author index.
+    async fn feed_ids_stored(
+        &self,
+        uid: &str,
+        before: Option<&str>,
+        count: usize,
+    ) -> ServiceResult<Vec<String>> {
+        let feed = below(KeyCondition::pk(keys::feed_pk(uid)), before.map(str::to_string));
+        let result = self.store.query(Index::Table, feed, Page::backward(count)).await?;
+        let mut ids: Vec<String> = result.items.into_iter().map(|i| i.sk).collect();
+        for celebrity in self.followed_among(uid, self.stored_celebrities().await?).await? {
+            let posts =
+                below(KeyCondition::pk(keys::author_gsi(&celebrity)), before.map(keys::author_gsi_sk));
+            let result = self.store.query(Index::Gsi1, posts, Page::backward(count)).await?;
+            ids.extend(result.items.iter().filter_map(|i| i.str("id").map(str::to_string)));
+        }
+        Ok(ids)
     }
 
     /// Up to `count` ids of a sorted set below `before` (all when `None`), newest first.
@@ -103,28 +148,50 @@ impl Service {
 
     /// Rebuilds a user's cached feed from the store's feed table if it is not complete.
     async fn ensure_feed_cached(&self, uid: &str) -> ServiceResult<()> {
-        let key = self.ck.feed(uid);
-        if self.cache.zscore(&key, MARKER).await?.is_some() {
+        let cap = self.config.feed_cap;
+        self.ensure_complete(&self.ck.feed(uid), async {
+            let mut members = Vec::with_capacity(cap);
+            let mut start = None;
+            while members.len() < cap {
+                let page = Page::backward(cap - members.len()).after(start);
+                let result =
+                    self.store.query(Index::Table, KeyCondition::pk(keys::feed_pk(uid)), page).await?;
+                members.extend(result.items.iter().map(|i| (score_of(&i.sk), i.sk.clone())));
+                match result.last_key {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
+            }
+            Ok(members)
+        })
+        .await
+    }
+
+    /// Fills a cached sorted set with `load`'s members unless it is complete: the marker
+    /// goes first, so that a post pushed meanwhile lands in it. A fill that fails drops
+    /// the set, rather than leave a marker vouching for members that never arrived.
+    async fn ensure_complete(
+        &self,
+        key: &str,
+        load: impl std::future::Future<Output = ServiceResult<Vec<(f64, String)>>>,
+    ) -> ServiceResult<()> {
+        if self.cache.zscore(key, MARKER).await?.is_some() {
             return Ok(());
         }
-        self.cache.zadd(&key, &[(MARKER_SCORE, MARKER.to_string())]).await?;
-        self.cache.expire(&key, FEED_CACHE_TTL).await?;
-        let cap = self.config.feed_cap;
-        let mut members = Vec::with_capacity(cap);
-        let mut start = None;
-        while members.len() < cap {
-            let page = Page::backward(cap - members.len()).after(start);
-            let result = self.store.query(Index::Table, KeyCondition::pk(keys::feed_pk(uid)), page).await?;
-            members.extend(result.items.iter().map(|i| (score_of(&i.sk), i.sk.clone())));
-            match result.last_key {
-                Some(key) => start = Some(key),
-                None => break,
+        self.cache.zadd(key, &[(MARKER_SCORE, MARKER.to_string())]).await?;
+        self.cache.expire(key, FEED_CACHE_TTL).await?;
+        let filled: ServiceResult<()> = async {
+            let members = load.await?;
+            if !members.is_empty() {
+                self.cache.zadd(key, &members).await?;
             }
+            Ok(())
         }
-        if !members.is_empty() {
-            self.cache.zadd(&key, &members).await?;
+        .await;
+        if filled.is_err() {
+            self.cache_del(&[key.to_string()]).await;
         }
-        Ok(())
+        filled
     }
 
     /// Writes a post into the feeds of `readers`: the store's feed table first, then each
@@ -257,16 +324,24 @@ impl Service {
         let key = self.ck.celebrities();
         let mut all = self.cache.smembers(&key).await?;
         if all.is_empty() {
-            let result = self
-                .store
-                .query(Index::Table, KeyCondition::pk("CELEBRITIES"), Page::forward(10_000))
-                .await?;
-            all = result.items.into_iter().map(|i| i.sk).collect();
+            all = self.stored_celebrities().await?;
             all.push(MARKER.to_string());
             self.cache.sadd(&key, &all).await?;
             self.cache.expire(&key, Duration::from_secs(300)).await?;
         }
-        let candidates: Vec<String> = all.into_iter().filter(|c| c != MARKER && c != uid).collect();
+        self.followed_among(uid, all).await
+    }
+
+    /// Every big account, from the store.
+    async fn stored_celebrities(&self) -> ServiceResult<Vec<String>> {
+        let result =
+            self.store.query(Index::Table, KeyCondition::pk("CELEBRITIES"), Page::forward(10_000)).await?;
+        Ok(result.items.into_iter().map(|i| i.sk).collect())
+    }
+
+    /// Those of `candidates` that `uid` follows.
+    async fn followed_among(&self, uid: &str, candidates: Vec<String>) -> ServiceResult<Vec<String>> {
+        let candidates: Vec<String> = candidates.into_iter().filter(|c| c != MARKER && c != uid).collect();
         if candidates.is_empty() {
             return Ok(candidates);
         }
@@ -299,21 +374,10 @@ impl Service {
     }
 
     async fn ensure_recent_cached(&self, author: &str) -> ServiceResult<()> {
-        let key = self.ck.recent_posts(author);
-        if self.cache.zscore(&key, MARKER).await?.is_some() {
-            return Ok(());
-        }
-        self.cache.zadd(&key, &[(MARKER_SCORE, MARKER.to_string())]).await?;
-        self.cache.expire(&key, FEED_CACHE_TTL).await?;
-        let members: Vec<(f64, String)> = self
-            .recent_post_ids(author, self.config.feed_cap)
-            .await?
-            .into_iter()
-            .map(|pid| (score_of(&pid), pid))
-            .collect();
-        if !members.is_empty() {
-            self.cache.zadd(&key, &members).await?;
-        }
-        Ok(())
+        self.ensure_complete(&self.ck.recent_posts(author), async {
+            let ids = self.recent_post_ids(author, self.config.feed_cap).await?;
+            Ok(ids.into_iter().map(|pid| (score_of(&pid), pid)).collect())
+        })
+        .await
     }
 }

@@ -107,8 +107,8 @@ impl Service {
         Ok(())
     }
 
-    /// `(like_count, liked_by_me)` of each post, in order: two pipelined cache calls, and
-    /// one store batch get for posts whose like set is not cached.
+    /// `(like_count, liked_by_me)` of each post, in order: from the like sets, or from
+    /// the store when the cache cannot answer (the policy of `cached.rs`).
     pub(crate) async fn like_states(
         &self,
         caller: Option<&Caller>,
@@ -117,6 +117,39 @@ impl Service {
         if posts.is_empty() {
             return Ok(Vec::new());
         }
+        match self.cached_like_states(caller, posts).await {
+            Err(ServiceError::Unavailable(err)) => {
+                tracing::warn!(%err, "like sets unavailable; counting from the store");
+                self.stored_like_states(caller, posts).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// The store's answer: the posts' counters, and the caller's like items. Likes still
+    /// queued are not in it yet.
+    async fn stored_like_states(
+        &self,
+        caller: Option<&Caller>,
+        posts: &[StoredPost],
+    ) -> ServiceResult<Vec<(i64, bool)>> {
+        let mine: std::collections::HashSet<String> = match caller {
+            Some(c) => {
+                let likes = posts.iter().map(|p| keys::like(&p.id, &c.user_id)).collect();
+                self.store.batch_get(likes).await?.into_iter().map(|i| i.pk).collect()
+            }
+            None => Default::default(),
+        };
+        Ok(posts.iter().map(|p| (p.like_count.max(0), mine.contains(&keys::post_pk(&p.id)))).collect())
+    }
+
+    /// Two pipelined cache calls, and one store batch get for posts whose like set is not
+    /// cached.
+    async fn cached_like_states(
+        &self,
+        caller: Option<&Caller>,
+        posts: &[StoredPost],
+    ) -> ServiceResult<Vec<(i64, bool)>> {
         let set_keys: Vec<String> = posts.iter().map(|p| self.ck.likes(&p.id)).collect();
         let mut sizes = self.cache.scard_many(&set_keys).await?;
         if sizes.contains(&0) {
