@@ -227,6 +227,15 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("## Configuration").nth(1).unwrap().split("\n## ").next().unwrap();
+        for setting in all() {
+            assert!(section.contains(&format!("`{}`", setting.name)), "README lacks {}", setting.name);
+        }
+    }
+
+    #[test]
     fn defaults_when_nothing_is_given() {
         let settings = load(serve_args(&[]), env(&[])).unwrap();
         let defaults: serde_json::Map<_, _> = all().into_iter().map(|s| (s.name, s.default)).collect();
