@@ -1,9 +1,11 @@
-//! The command line of DESIGN.md. Every `serve` flag also reads a `ROOST_*` variable; both
-//! override the TOML file given by `--config`.
+//! The command line. `serve` has a flag per setting besides its own (`--config`, `--init`);
+//! the settings, their variables and their order of precedence are `config`'s.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::config::SettingFlags;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,40 +28,15 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
 }
 
+/// `serve`'s own flags, and one flag per setting (see `config`).
 #[derive(Args, Debug, Default, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "ROOST_LISTEN")]
-    pub listen: Option<String>,
-    /// Where the embedded engines keep their data [default: ./data].
-    #[arg(long, env = "ROOST_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// A TOML file of settings (see README).
-    #[arg(long, env = "ROOST_CONFIG")]
+    /// A TOML file of settings, `name = value` at the top level [env: ROOST_CONFIG].
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Create the DynamoDB table, its indexes and the S3 bucket if missing.
     #[arg(long)]
     pub init: bool,
-    /// DynamoDB endpoint (for DynamoDB Local, moto, ...); without it the AWS default chain
-    /// picks the endpoint when a table is given.
-    #[arg(long, env = "ROOST_DYNAMODB_ENDPOINT")]
-    pub dynamodb_endpoint: Option<String>,
-    /// DynamoDB table: setting it selects DynamoDB as the store.
-    #[arg(long, env = "ROOST_DYNAMODB_TABLE")]
-    pub dynamodb_table: Option<String>,
-    /// `redis://` or `rediss://` URL: setting it selects Redis as the cache.
-    #[arg(long, env = "ROOST_REDIS_URL")]
-    pub redis_url: Option<String>,
-    /// Talk to Redis as a cluster.
-    #[arg(long, env = "ROOST_REDIS_CLUSTER")]
-    pub redis_cluster: bool,
-    /// S3 bucket: setting it selects S3 for media.
-    #[arg(long, env = "ROOST_S3_BUCKET")]
-    pub s3_bucket: Option<String>,
-    /// S3 endpoint for S3-compatible services (path-style addressing is used).
-    #[arg(long, env = "ROOST_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// AWS region for DynamoDB and S3 [default: the AWS chain's, else us-east-1].
-    #[arg(long, env = "ROOST_AWS_REGION")]
-    pub aws_region: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingFlags,
 }

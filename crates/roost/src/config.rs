@@ -1,139 +1,347 @@
-//! Settings: defaults, then the TOML file, then `ROOST_*` variables and flags.
+//! Settings: one flat namespace of `snake_case` names, each set in one of four layers, the
+//! later winning: its default, the TOML file (`--config FILE` or `ROOST_CONFIG`; top-level
+//! `name = value`), the environment (`ROOST_NAME`), a flag (`--name value`).
 //!
-//! The file has top-level keys for the process and engines (the same names as the flags,
-//! with underscores) and a `[service]` table for `roost_service::ServiceConfig`. Every
-//! service setting can also be set as `ROOST_<NAME>` (e.g. `ROOST_FANOUT_THRESHOLD=5000`).
+//! The names are learnt from the defaults of three structs (the process's own, the
+//! engines', and `roost_service::ServiceConfig`), so a field added to any of them is a
+//! setting, with its variable and its flag, without code here. Text from the environment
+//! and flags takes the type of the field it lands in (see `value`). A file key that names
+//! no setting is an error, as a typo would otherwise be ignored; a `ROOST_*` variable that
+//! names none is not, since other tools share the prefix (`ROOST_LOG`, `ROOST_TEST_*`).
 
+mod flags;
+mod value;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use roost_service::ServiceConfig;
-use serde::Deserialize;
+use serde::de::value::MapDeserializer;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use flags::SettingFlags;
+use value::{Given, Raw};
 
 use crate::cli::ServeArgs;
 
 /// Everything `serve` needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub listen: String,
-    pub data_dir: PathBuf,
+    pub process: ProcessSettings,
+    /// Only a flag: creating tables and buckets is an act, not a standing setting.
     pub init: bool,
     pub engines: EngineSettings,
     pub service: ServiceConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessSettings {
+    pub listen: String,
+    /// Where the embedded engines keep their data.
+    pub data_dir: PathBuf,
     /// The in-process cache's memory bound, in MiB.
     pub cache_max_mib: usize,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Default for ProcessSettings {
+    fn default() -> Self {
+        ProcessSettings {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            cache_max_mib: 256,
+        }
+    }
+}
+
+/// Which engines run: each one set selects its distributed engine, see `engines`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
     pub dynamodb_endpoint: Option<String>,
     pub dynamodb_table: Option<String>,
     pub redis_url: Option<String>,
-    #[serde(default)]
     pub redis_cluster: bool,
     pub s3_bucket: Option<String>,
     pub s3_endpoint: Option<String>,
     pub aws_region: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    cache_max_mib: Option<usize>,
-    #[serde(flatten)]
-    engines: EngineSettings,
-    #[serde(default)]
-    service: toml::Table,
+/// One setting: its name and its default (JSON's `null` for "unset").
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub name: String,
+    pub default: serde_json::Value,
 }
 
-pub fn load(args: ServeArgs) -> anyhow::Result<Settings> {
-    let file = match &args.config {
-        Some(path) => read_file(path)?,
-        None => FileSettings::default(),
-    };
-    let mut engines = file.engines;
-    let overrides = [
-        (&mut engines.dynamodb_endpoint, args.dynamodb_endpoint),
-        (&mut engines.dynamodb_table, args.dynamodb_table),
-        (&mut engines.redis_url, args.redis_url),
-        (&mut engines.s3_bucket, args.s3_bucket),
-        (&mut engines.s3_endpoint, args.s3_endpoint),
-        (&mut engines.aws_region, args.aws_region),
-    ];
-    for (slot, value) in overrides {
-        if value.is_some() {
-            *slot = value;
+impl Setting {
+    pub fn env_var(&self) -> String {
+        format!("ROOST_{}", self.name.to_uppercase())
+    }
+
+    /// The flag's long name, without its dashes.
+    pub fn flag(&self) -> String {
+        self.name.replace('_', "-")
+    }
+}
+
+/// The fields of a settings struct with their defaults. Serializing to JSON (not TOML)
+/// keeps the `None` fields, as `null`.
+fn fields<T: Default + Serialize>() -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        other => panic!("a settings struct serializes to a map, not {other:?}"),
+    }
+}
+
+/// Every setting.
+pub fn all() -> Vec<Setting> {
+    [fields::<ProcessSettings>(), fields::<EngineSettings>(), fields::<ServiceConfig>()]
+        .into_iter()
+        .flatten()
+        .map(|(name, default)| Setting { name, default })
+        .collect()
+}
+
+/// The process's environment, skipping what is not UTF-8 (`std::env::vars` would panic on
+/// a variable that has nothing to do with roost).
+pub fn environment() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}
+
+/// Settings from the layers: `env` is the process's environment (a list, so tests can
+/// pass their own).
+pub fn load(args: ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Settings> {
+    // An empty variable counts as unset, as `X=` is the usual way to blank one out.
+    let env: HashMap<String, String> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    let settings = all();
+    let mut given = BTreeMap::new();
+    if let Some(path) = args.config.or_else(|| env.get("ROOST_CONFIG").map(PathBuf::from)) {
+        for (name, value) in read_file(&path)? {
+            anyhow::ensure!(
+                settings.iter().any(|s| s.name == name),
+                "{}: `{name}` is not a setting (see `roost serve --help`)",
+                path.display()
+            );
+            let origin = format!("`{name}` in {}", path.display());
+            given.insert(name, Given { raw: Raw::Toml(value), origin });
         }
     }
-    engines.redis_cluster |= args.redis_cluster;
-    let cache_max_mib = match std::env::var("ROOST_CACHE_MAX_MIB") {
-        Ok(v) => v.parse().context("ROOST_CACHE_MAX_MIB")?,
-        Err(_) => file.cache_max_mib.unwrap_or(256),
-    };
+    for setting in &settings {
+        let var = setting.env_var();
+        if let Some(text) = env.get(&var) {
+            let origin = format!("{var} in the environment");
+            given.insert(setting.name.clone(), Given { raw: Raw::Text(text.clone()), origin });
+        }
+        if let Some(text) = args.settings.given.get(&setting.name) {
+            let origin = format!("--{}", setting.flag());
+            given.insert(setting.name.clone(), Given { raw: Raw::Text(text.clone()), origin });
+        }
+    }
     Ok(Settings {
-        listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
-        data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data")),
+        process: section(&given)?,
         init: args.init,
-        engines,
-        service: service_config(file.service, std::env::vars())?,
-        cache_max_mib,
+        engines: section(&given)?,
+        service: section(&given)?,
     })
 }
 
-fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+fn read_file(path: &Path) -> anyhow::Result<toml::Table> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-/// The `[service]` table with `ROOST_<FIELD>` variables laid over it. Which variables count
-/// is learnt from the fields the default config has, so a new setting needs no code here.
-fn service_config(
-    mut table: toml::Table,
-    env: impl Iterator<Item = (String, String)>,
-) -> anyhow::Result<ServiceConfig> {
-    let defaults = toml::Table::try_from(ServiceConfig::default())?;
-    for (name, value) in env {
-        let Some(field) = name.strip_prefix("ROOST_").map(str::to_lowercase) else { continue };
-        if !defaults.contains_key(&field) && field != "token_secret" {
-            continue;
-        }
-        // Numbers and booleans parse as such; anything else is taken as a string.
-        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .filter(|v| !v.is_str())
-            .unwrap_or(toml::Value::String(value));
-        table.insert(field, parsed);
-    }
-    toml::Value::Table(table).try_into().context("service settings")
+/// One settings struct from the given values of its fields; the rest keep their defaults.
+fn section<T: Default + Serialize + DeserializeOwned>(given: &BTreeMap<String, Given>) -> anyhow::Result<T> {
+    let names = fields::<T>();
+    let mine =
+        given.iter().filter(|(name, _)| names.contains_key(*name)).map(|(n, g)| (n.as_str(), g.clone()));
+    Ok(T::deserialize(MapDeserializer::new(mine))?)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use clap::Parser;
+    use serde_json::{json, Value};
 
-    #[test]
-    fn env_overrides_file_and_defaults_fill_the_rest() {
-        let file: toml::Table = toml::from_str("fanout_threshold = 5\ncache_namespace = \"file\"").unwrap();
-        let env = vec![
-            ("ROOST_CACHE_NAMESPACE".to_string(), "env".to_string()),
-            ("ROOST_FEED_CAP".to_string(), "100".to_string()),
-            ("ROOST_UNRELATED".to_string(), "x".to_string()),
-            ("PATH".to_string(), "/bin".to_string()),
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn serve_args(flags: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["roost", "serve"].iter().chain(flags)).unwrap();
+        match cli.command {
+            Command::Serve(args) => args,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// A settings file of its own for one test.
+    fn file(test: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("roost-settings-{}-{test}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// All settings as one JSON map, as they came out typed.
+    fn flat(settings: &Settings) -> serde_json::Map<String, Value> {
+        let sections = [
+            serde_json::to_value(&settings.process).unwrap(),
+            serde_json::to_value(&settings.engines).unwrap(),
+            serde_json::to_value(&settings.service).unwrap(),
         ];
-        let config = service_config(file, env.into_iter()).unwrap();
-        assert_eq!(config.cache_namespace, "env");
-        assert_eq!(config.feed_cap, 100);
-        assert_eq!(config.fanout_threshold, 5);
-        assert_eq!(config.session_ttl_days, ServiceConfig::default().session_ttl_days);
+        sections.into_iter().flat_map(|s| s.as_object().unwrap().clone()).collect()
+    }
+
+    /// A value unlike the default, of the default's type (strings are digits, so that
+    /// guessing a type from the text's look would fail).
+    fn other_than(default: &Value) -> Value {
+        match default {
+            Value::Bool(b) => json!(!b),
+            Value::Number(n) => json!(n.as_u64().unwrap() + 1),
+            Value::String(_) | Value::Null => json!("123456"),
+            other => panic!("no sample for {other:?}"),
+        }
+    }
+
+    fn text(value: &Value) -> String {
+        match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
     }
 
     #[test]
-    fn bad_values_are_reported() {
-        let env = vec![("ROOST_FEED_CAP".to_string(), "lots".to_string())];
-        assert!(service_config(toml::Table::new(), env.into_iter()).is_err());
+    fn names_are_unique_across_the_structs() {
+        let mut names: Vec<_> = all().into_iter().map(|s| s.name).collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "two structs declare the same setting");
+    }
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("## Configuration").nth(1).unwrap().split("\n## ").next().unwrap();
+        for setting in all() {
+            assert!(section.contains(&format!("`{}`", setting.name)), "README lacks {}", setting.name);
+        }
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_given() {
+        let settings = load(serve_args(&[]), env(&[])).unwrap();
+        let defaults: serde_json::Map<_, _> = all().into_iter().map(|s| (s.name, s.default)).collect();
+        assert_eq!(flat(&settings), defaults);
+        assert!(!settings.init);
+    }
+
+    #[test]
+    fn every_setting_is_read_from_the_file() {
+        for setting in all() {
+            let wanted = other_than(&setting.default);
+            let mut table = toml::Table::new();
+            table.insert(setting.name.clone(), toml::Value::try_from(&wanted).unwrap());
+            let path = file("each", &table.to_string());
+            let settings = load(serve_args(&["--config", path.to_str().unwrap()]), env(&[])).unwrap();
+            assert_eq!(flat(&settings)[&setting.name], wanted, "{}", setting.name);
+        }
+    }
+
+    #[test]
+    fn every_setting_is_read_from_the_environment() {
+        for setting in all() {
+            let wanted = other_than(&setting.default);
+            let settings = load(serve_args(&[]), env(&[(&setting.env_var(), &text(&wanted))])).unwrap();
+            assert_eq!(flat(&settings)[&setting.name], wanted, "{}", setting.env_var());
+        }
+    }
+
+    #[test]
+    fn every_setting_is_read_from_its_flag() {
+        for setting in all() {
+            let wanted = other_than(&setting.default);
+            let flag = format!("--{}", setting.flag());
+            let settings = load(serve_args(&[&flag, &text(&wanted)]), env(&[])).unwrap();
+            assert_eq!(flat(&settings)[&setting.name], wanted, "{flag}");
+        }
+    }
+
+    #[test]
+    fn a_flag_beats_the_environment_which_beats_the_file() {
+        let path = file("precedence", "feed_cap = 1\ntoken_secret = \"file\"");
+        let config = ["--config", path.to_str().unwrap()];
+        let vars = env(&[("ROOST_FEED_CAP", "2"), ("ROOST_TOKEN_SECRET", "env")]);
+        let flags = [&config[..], &["--feed-cap", "3", "--token-secret", "flag"]].concat();
+
+        let s = load(serve_args(&flags), vars.clone()).unwrap().service;
+        assert_eq!((s.feed_cap, s.token_secret.as_deref()), (3, Some("flag")));
+        let s = load(serve_args(&config), vars).unwrap().service;
+        assert_eq!((s.feed_cap, s.token_secret.as_deref()), (2, Some("env")));
+        let s = load(serve_args(&config), env(&[])).unwrap().service;
+        assert_eq!((s.feed_cap, s.token_secret.as_deref()), (1, Some("file")));
+    }
+
+    #[test]
+    fn a_numeric_token_secret_is_a_string() {
+        let settings = load(serve_args(&[]), env(&[("ROOST_TOKEN_SECRET", "123456")])).unwrap();
+        assert_eq!(settings.service.token_secret.as_deref(), Some("123456"));
+    }
+
+    #[test]
+    fn the_file_can_be_named_by_the_environment() {
+        let path = file("from-env", "listen = \"0.0.0.0:9000\"");
+        let settings = load(serve_args(&[]), env(&[("ROOST_CONFIG", path.to_str().unwrap())])).unwrap();
+        assert_eq!(settings.process.listen, "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn booleans_take_the_usual_spellings_and_a_bare_flag() {
+        for (text, wanted) in [("1", true), ("yes", true), ("TRUE", true), ("0", false), ("off", false)] {
+            let settings = load(serve_args(&[]), env(&[("ROOST_REDIS_CLUSTER", text)])).unwrap();
+            assert_eq!(settings.engines.redis_cluster, wanted, "{text}");
+        }
+        assert!(load(serve_args(&["--redis-cluster"]), env(&[])).unwrap().engines.redis_cluster);
+    }
+
+    #[test]
+    fn empty_and_unrelated_variables_are_ignored() {
+        let vars = env(&[("ROOST_DYNAMODB_TABLE", ""), ("ROOST_LOG", "debug"), ("ROOST_TEST_MODE", "x")]);
+        let settings = load(serve_args(&[]), vars).unwrap();
+        assert_eq!(settings.engines.dynamodb_table, None);
+    }
+
+    fn error(flags: &[&str], vars: &[(&str, &str)]) -> String {
+        format!("{:#}", load(serve_args(flags), env(vars)).unwrap_err())
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_where_it_came_from() {
+        let message = error(&[], &[("ROOST_FEED_CAP", "lots")]);
+        assert!(
+            message.contains("ROOST_FEED_CAP in the environment") && message.contains("lots"),
+            "{message}"
+        );
+        let message = error(&["--session-ttl-days", "-1"], &[]);
+        assert!(message.contains("--session-ttl-days") && message.contains("-1"), "{message}");
+        let message = error(&[], &[("ROOST_REDIS_CLUSTER", "maybe")]);
+        assert!(message.contains("ROOST_REDIS_CLUSTER") && message.contains("true or false"), "{message}");
+        let path = file("bad", "feed_cap = \"lots\"");
+        let message = error(&["--config", path.to_str().unwrap()], &[]);
+        assert!(message.contains(&format!("`feed_cap` in {}", path.display())), "{message}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let path = file("typo", "fanout_treshold = 5");
+        let message = error(&["--config", path.to_str().unwrap()], &[]);
+        assert!(message.contains("`fanout_treshold` is not a setting"), "{message}");
     }
 }

@@ -16,7 +16,7 @@ use roost_service::Engines;
 use crate::config::{EngineSettings, Settings};
 
 pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
-    let dir = &settings.data_dir;
+    let dir = &settings.process.data_dir;
     let e = &settings.engines;
     if e.dynamodb_table.is_none() || e.redis_url.is_none() || e.s3_bucket.is_none() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
@@ -37,7 +37,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
             Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
         }
         None => Arc::new(
-            MemoryCache::open(&dir.join("queue.db"), settings.cache_max_mib * 1024 * 1024)
+            MemoryCache::open(&dir.join("queue.db"), settings.process.cache_max_mib * 1024 * 1024)
                 .context("opening the in-process cache")?,
         ),
     };
@@ -69,7 +69,7 @@ fn dynamo_config(e: &EngineSettings, table: &str) -> DynamoConfig {
 /// A one-line description of the engines, for the startup log.
 pub fn describe(settings: &Settings) -> String {
     let e = &settings.engines;
-    let data = |name: &str| settings.data_dir.join(name).display().to_string();
+    let data = |name: &str| settings.process.data_dir.join(name).display().to_string();
     format!(
         "store={} cache={} media={}",
         e.dynamodb_table

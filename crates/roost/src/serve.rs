@@ -10,7 +10,7 @@ use crate::{config, engines};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let settings = config::load(args)?;
+    let settings = config::load(args, config::environment())?;
     let engines = engines::open(&settings).await?;
     let service = roost_service::Service::new(engines, settings.service.clone())
         .await
@@ -18,9 +18,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let workers = roost_workers::spawn(service.clone());
 
     let app = roost_api::router(service);
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
+    let listener = tokio::net::TcpListener::bind(&settings.process.listen)
         .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
+        .with_context(|| format!("listening on {}", settings.process.listen))?;
     info!(listen = %listener.local_addr()?, engines = %engines::describe(&settings), "roost is serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     workers.stop(Duration::from_secs(10)).await;
