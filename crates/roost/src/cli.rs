@@ -1,4 +1,4 @@
-//! The command line of DESIGN.md. Every `serve` flag also reads a `ROOST_*` variable; both
+//! The command line of docs/architecture.md. Every `serve` flag also reads a `ROOST_*` variable; both
 //! override the TOML file given by `--config`.
 
 use std::path::PathBuf;
