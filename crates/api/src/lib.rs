@@ -1,4 +1,4 @@
-//! The HTTP layer of Roost (API.md): routes, the auth extractor, request parsing, and the
+//! The HTTP layer of Roost (docs/api.md): routes, the auth extractor, request parsing, and the
 //! one place where service errors become the contract's error body. Handlers are thin:
 //! extract, call one service method, answer. No business rules live here.
 

@@ -1,5 +1,5 @@
 //! The OpenAPI document, generated from the handlers' annotations (served at
-//! `/api/openapi.json`). A test checks that every route of API.md is in it.
+//! `/api/openapi.json`). Tests check that every route is in it and render it as docs/api.md.
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -8,7 +8,7 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Roost API", version = "1", description = "The HTTP contract of Roost (API.md)."),
+    info(title = "Roost API", version = "1", description = include_str!("openapi_intro.md")),
     paths(
         routes::accounts::register, routes::accounts::login, routes::accounts::logout,
         routes::accounts::me, routes::accounts::edit_me,

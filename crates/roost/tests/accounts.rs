@@ -1,4 +1,4 @@
-//! API.md "Accounts and sessions", over HTTP against a real `roost serve`: register, login,
+//! Accounts and sessions (docs/api.md, "accounts"), over HTTP against a real `roost serve`: register, login,
 //! logout, `GET /api/me` and `PATCH /api/me`, with every error case of the contract
 //! (malformed JSON → 400, missing/bad/revoked token → 401, taken username → 409, invalid
 //! input → 422 naming the field). Export and erasure are tested with their own issue.
@@ -15,7 +15,7 @@ fn expect_invalid(answer: Answer, field: &str) {
     assert!(message.contains(field), "the message should name {field}: {message}");
 }
 
-/// Asserts that `user` is a User of API.md, with every field of the right type.
+/// Asserts that `user` is a User of the contract, with every field of the right type.
 fn assert_user_shape(user: &Value) {
     for field in ["id", "username", "display_name", "bio", "created_at"] {
         assert!(user[field].is_string(), "{field} should be a string: {user}");

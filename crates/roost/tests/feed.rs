@@ -1,4 +1,4 @@
-//! The home feed over HTTP (API.md "Feeds", DESIGN.md "Create post", "Follow / unfollow",
+//! The home feed over HTTP (docs/api.md, "feeds"; docs/architecture.md, "Create post", "Follow and unfollow",
 //! "Feed read"): fan-out on write to thousands of followers, backfill on follow and removal
 //! on unfollow, stable cursor walks while posts keep arriving, and the hybrid path where a
 //! big account's posts are merged in at read time, indistinguishable from fan-out.

@@ -1,4 +1,4 @@
-//! API.md "Users and the social graph" (suggestions aside), over HTTP against a real
+//! Users and the social graph (docs/api.md, "users"), over HTTP against a real
 //! `roost serve`: profiles, user search, follow/unfollow and the follower/following lists
 //! with their cursor pagination, including a walk that stays exact while follows are being
 //! written, and a storm of concurrent follows and unfollows of one pair that must leave the

@@ -1,6 +1,6 @@
-//! Likes over HTTP (API.md "Posts, likes"): like and unlike answer at once and are
+//! Likes over HTTP (docs/api.md, "posts"): like and unlike answer at once and are
 //! idempotent, `liked_by_me` follows the caller everywhere a post is shown, counts never go
-//! negative, and an acknowledged like survives a `kill -9` of the server (DESIGN.md "Like":
+//! negative, and an acknowledged like survives a `kill -9` of the server (docs/architecture.md, "Like":
 //! the durable queue carries it to the store).
 
 mod common;

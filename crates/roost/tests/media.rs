@@ -1,4 +1,4 @@
-//! Media over HTTP (API.md "Posts, likes, comments, media"): `POST /api/media` as multipart
+//! Media over HTTP (docs/api.md, "posts"): `POST /api/media` as multipart
 //! or raw bytes, the type taken from the bytes, the size limit, metadata stripping, and
 //! serving the image and its thumbnail back.
 

@@ -1,6 +1,6 @@
 //! The operations endpoints and the published contract: `/healthz`, `/readyz` naming the
 //! engines, unknown routes answering 404 in the error format, and `/api/openapi.json` being
-//! OpenAPI 3.1 with every path of API.md implemented so far.
+//! OpenAPI 3.1 with every path implemented so far.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use common::Server;
 use serde_json::Value;
 
-/// Every `method path` of API.md's sections implemented so far (accounts, users and the
+/// Every `method path` of the contract implemented so far (accounts, users and the
 /// graph, posts/likes/media, feeds), with path parameters written `{}`. Add a line with each
 /// new endpoint.
 const IMPLEMENTED: &[&str] = &[

@@ -1,4 +1,4 @@
-//! Posts over HTTP (API.md "Posts" and "Feeds"): creating them (JSON and multipart) with
+//! Posts over HTTP (docs/api.md, "posts" and "feeds"): creating them (JSON and multipart) with
 //! their validation errors, reading and deleting one, a user's posts and the public
 //! timeline, newest first and cursor-paginated.
 

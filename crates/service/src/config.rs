@@ -49,7 +49,7 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Cache lifetimes of DESIGN.md's flows.
+/// Cache lifetimes (docs/architecture.md, "Cache keys").
 pub mod ttl {
     use super::Duration;
     pub const PROFILE: Duration = Duration::from_secs(3600);

@@ -1,4 +1,4 @@
-//! Every key Roost uses, in one place: the single-table layout of DESIGN.md for the store,
+//! Every key Roost uses, in one place: the single-table layout of docs/architecture.md for the store,
 //! and the cache's key names. Cache keys put the entity id in `{braces}`: a Redis Cluster
 //! hash tag, so that all keys of one entity live in one slot.
 

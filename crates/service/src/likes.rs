@@ -1,4 +1,4 @@
-//! Likes, as DESIGN.md's flow says: the cache answers at once (the post's like set), a
+//! Likes (docs/architecture.md, "Like"): the cache answers at once (the post's like set), a
 //! durable queued job carries the like to the store (the like item and the post's counter,
 //! in one conditional transaction, so it is idempotent and the counter never drifts).
 //!

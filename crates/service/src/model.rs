@@ -1,4 +1,4 @@
-//! The objects of API.md as the service hands them out (and as they are stored and
+//! The objects of docs/api.md as the service hands them out (and as they are stored and
 //! cached). Field names are the contract's; never rename or drop one.
 
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ impl Profile {
     }
 }
 
-/// User, as API.md defines it.
+/// User, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: String,
@@ -122,7 +122,7 @@ pub struct Caller {
     pub session_id: String,
 }
 
-/// Media, as API.md defines it (an uploaded image).
+/// Media, as the API shows it (an uploaded image).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Media {
     pub id: String,
@@ -152,7 +152,7 @@ pub struct StoredPost {
     pub created_at: String,
 }
 
-/// Post, as API.md defines it.
+/// Post, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Post {
     pub id: String,

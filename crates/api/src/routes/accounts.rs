@@ -1,4 +1,4 @@
-//! Accounts and sessions (API.md "Accounts and sessions").
+//! Accounts and sessions (docs/api.md, "accounts").
 
 use axum::extract::State;
 use axum::http::StatusCode;

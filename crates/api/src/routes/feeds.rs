@@ -1,4 +1,4 @@
-//! Feeds (API.md "Feeds"): the home feed, a user's posts, the public timeline.
+//! Feeds (docs/api.md, "feeds"): the home feed, a user's posts, the public timeline.
 
 use axum::extract::{Path, State};
 use roost_service::model::{Paged, Post};
@@ -35,6 +35,7 @@ pub async fn user_posts(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// RFC 3339; default 24 hours before `until`.
     pub since: Option<String>,

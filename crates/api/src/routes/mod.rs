@@ -1,4 +1,4 @@
-//! The route table: one module per section of API.md.
+//! The route table: one module per tag (section) of docs/api.md.
 
 pub(crate) mod accounts;
 pub(crate) mod feeds;
@@ -43,6 +43,7 @@ pub fn all() -> Router<Service> {
 
 /// `?limit=N&cursor=C` of every list endpoint.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1..100, default 20.
     pub limit: Option<u32>,

@@ -1,4 +1,4 @@
-//! Posts, likes and media (API.md "Posts, likes, comments, media").
+//! Posts, likes and media (docs/api.md, "posts").
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};

@@ -1,4 +1,4 @@
-//! Users and the social graph (API.md "Users and the social graph"). Paths take a user id
+//! Users and the social graph (docs/api.md, "users"). Paths take a user id
 //! or a username.
 
 use axum::extract::{Path, State};
@@ -24,6 +24,7 @@ pub async fn profile(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// A prefix of a username or display name, any case.
     pub q: String,

@@ -1,4 +1,4 @@
-//! The flags of `roost seed` and `roost bench` (DESIGN.md "Command line"). Both talk to a
+//! The flags of `roost seed` and `roost bench` (docs/architecture.md, "Command line"). Both talk to a
 //! running server at `--target`; the groups they share are flattened into each.
 
 use std::path::PathBuf;

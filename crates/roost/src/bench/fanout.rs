@@ -1,5 +1,5 @@
 //! The fan-out workload: an account with N followers posts, and we time how long until the
-//! post heads the home feed of every follower — the end-to-end latency of DESIGN.md's
+//! post heads the home feed of every follower — the end-to-end latency of docs/architecture.md's
 //! "Create post" flow, queue and worker included, as a reader experiences it.
 //!
 //! Polling all N feeds would itself be the load; a sample is polled instead: followers
