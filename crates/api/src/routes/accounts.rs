@@ -5,9 +5,20 @@ use axum::http::StatusCode;
 use roost_service::accounts::{LoginInput, ProfileEdit, RegisterInput};
 use roost_service::model::{SignedIn, User};
 use roost_service::Service;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Json};
+
+/// Accounts and sessions, for `super::all` to merge.
+pub(crate) fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me, edit_me))
+}
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts", request_body = RegisterInput,

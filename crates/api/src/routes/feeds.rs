@@ -5,10 +5,17 @@ use roost_service::model::{Paged, Post};
 use roost_service::Service;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::PageQuery;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, MaybeAuth, Query};
+
+/// Feeds, for `super::all` to merge.
+pub(crate) fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new().routes(routes!(home)).routes(routes!(user_posts)).routes(routes!(timeline))
+}
 
 /// The home feed: posts of the people the caller follows and the caller's own, newest first.
 #[utoipa::path(get, path = "/api/feed", tag = "feeds", security(("bearer" = [])), params(PageQuery),

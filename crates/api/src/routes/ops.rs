@@ -1,13 +1,20 @@
 //! Operations endpoints (no auth): liveness, readiness, the OpenAPI document.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
+use axum::Extension;
 use roost_service::Service;
 use serde_json::json;
-use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::openapi::ApiDoc;
+use crate::openapi::Served;
+
+/// Operations, for `super::all` to merge.
+pub(crate) fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(openapi))
+}
 
 /// 200 while the process runs.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200)))]
@@ -37,6 +44,6 @@ pub async fn readyz(State(service): State<Service>) -> impl IntoResponse {
 
 /// The OpenAPI 3.1 document of this API, generated from the code.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200)))]
-pub async fn openapi() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+pub async fn openapi(Extension(Served(document)): Extension<Served>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document)
 }

@@ -10,9 +10,22 @@ use roost_service::media::MediaContent;
 use roost_service::model::{LikeState, Media, Post};
 use roost_service::posts::NewPost;
 use roost_service::{Service, ServiceError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_json, Auth, MaybeAuth};
+
+/// Posts, likes and media, for `super::all` to merge.
+pub(crate) fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_media))
+        .routes(routes!(media))
+        .routes(routes!(thumbnail))
+        .routes(routes!(create_post))
+        .routes(routes!(get_post, delete_post))
+        .routes(routes!(like, unlike))
+}
 
 /// Upload an image: multipart field `file`, or the raw bytes as the body.
 #[utoipa::path(post, path = "/api/media", tag = "posts", security(("bearer" = [])),

@@ -7,10 +7,22 @@ use roost_service::model::{FollowState, Items, Paged, User};
 use roost_service::Service;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::PageQuery;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, MaybeAuth, Query};
+
+/// Users and the graph, for `super::all` to merge.
+pub(crate) fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(profile))
+        .routes(routes!(follow, unfollow))
+        .routes(routes!(followers))
+        .routes(routes!(following))
+}
 
 /// A profile.
 #[utoipa::path(get, path = "/api/users/{user}", tag = "users", params(("user" = String, Path, description = "id or username")),
