@@ -4,7 +4,7 @@
 mod bench;
 mod cli;
 mod config;
-mod engines;
+mod deployment;
 mod serve;
 
 use clap::Parser;

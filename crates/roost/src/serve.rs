@@ -6,12 +6,12 @@ use anyhow::Context;
 use tracing::info;
 
 use crate::cli::ServeArgs;
-use crate::{config, engines};
+use crate::{config, deployment};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let settings = config::load(args, config::environment())?;
-    let engines = engines::open(&settings).await?;
+    let engines = deployment::open(&settings).await?;
     let service = roost_service::Service::new(engines, settings.service.clone())
         .await
         .context("starting the service")?;
@@ -21,7 +21,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.process.listen)
         .await
         .with_context(|| format!("listening on {}", settings.process.listen))?;
-    info!(listen = %listener.local_addr()?, engines = %engines::describe(&settings), "roost is serving");
+    info!(listen = %listener.local_addr()?, engines = %deployment::describe(&settings), "roost is serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     workers.stop(Duration::from_secs(10)).await;
     info!("roost stopped");

@@ -9,7 +9,7 @@ use roost_engines::{Cond, Item};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::images::{self, ImageError};
-use crate::model::{Caller, Media};
+use crate::model::{Caller, Image};
 use crate::{ids, keys, time, Service};
 
 /// How long a presigned media URL stays valid.
@@ -34,7 +34,7 @@ fn object_path(mid: &str, thumbnail: bool) -> String {
 }
 
 impl Service {
-    pub async fn upload_media(&self, caller: &Caller, bytes: Bytes) -> ServiceResult<Media> {
+    pub async fn upload_media(&self, caller: &Caller, bytes: Bytes) -> ServiceResult<Image> {
         if bytes.len() > self.config.media_max_bytes {
             return Err(self.too_large());
         }
@@ -55,7 +55,7 @@ impl Service {
         let (original, thumbnail) = (object_path(&mid, false), object_path(&mid, true));
         self.media.put(&original, clean.bytes.clone(), clean.content_type).await?;
         self.media.put(&thumbnail, clean.thumbnail.clone(), "image/jpeg").await?;
-        let media = Media {
+        let media = Image {
             url: format!("/api/media/{mid}"),
             thumbnail_url: Some(format!("/api/media/{mid}/thumbnail")),
             id: mid.clone(),

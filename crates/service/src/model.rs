@@ -122,9 +122,11 @@ pub struct Caller {
     pub session_id: String,
 }
 
-/// Media, as the API shows it (an uploaded image).
+/// An uploaded image, as the API shows it (the contract's `Media` object; named apart from
+/// the `Media` engine that stores its bytes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Media {
+#[schema(as = Media)]
+pub struct Image {
     pub id: String,
     pub url: String,
     pub content_type: String,
@@ -143,7 +145,7 @@ pub struct StoredPost {
     pub author_id: String,
     pub text: String,
     #[serde(default)]
-    pub media: Vec<Media>,
+    pub media: Vec<Image>,
     pub reply_to: Option<String>,
     #[serde(default)]
     pub like_count: i64,
@@ -158,7 +160,7 @@ pub struct Post {
     pub id: String,
     pub author: UserSummary,
     pub text: String,
-    pub media: Vec<Media>,
+    pub media: Vec<Image>,
     pub reply_to: Option<String>,
     pub like_count: i64,
     pub comment_count: i64,

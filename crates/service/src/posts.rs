@@ -15,7 +15,7 @@ use crate::config::ttl;
 use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
-use crate::model::{Caller, Media, Paged, Post, StoredPost};
+use crate::model::{Caller, Image, Paged, Post, StoredPost};
 use crate::{feed, ids, keys, time, Service};
 
 pub const MAX_TEXT: usize = 500;
@@ -108,7 +108,7 @@ impl Service {
     }
 
     /// The media items of `ids`, which must be the caller's own uploads.
-    async fn own_media(&self, caller: &Caller, ids: &[String]) -> ServiceResult<Vec<Media>> {
+    async fn own_media(&self, caller: &Caller, ids: &[String]) -> ServiceResult<Vec<Image>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -116,7 +116,7 @@ impl Service {
         ids.iter()
             .map(|mid| match found.get(&keys::media(mid)) {
                 Some(item) if item.str("owner_id") == Some(caller.user_id.as_str()) => {
-                    Ok(item.attrs_as::<Media>()?)
+                    Ok(item.attrs_as::<Image>()?)
                 }
                 _ => Err(ServiceError::validation("media_ids", format!("no such image of yours: {mid}"))),
             })

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use roost_service::media::MediaContent;
-use roost_service::model::{LikeState, Media, Post};
+use roost_service::model::{LikeState, Image, Post};
 use roost_service::posts::NewPost;
 use roost_service::{Service, ServiceError};
 use utoipa_axum::router::OpenApiRouter;
@@ -30,13 +30,13 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
 /// Upload an image: multipart field `file`, or the raw bytes as the body.
 #[utoipa::path(post, path = "/api/media", tag = "posts", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "multipart/form-data"),
-    responses((status = 201, body = Media), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 201, body = Image), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody)))]
 pub async fn upload_media(
     State(service): State<Service>,
     Auth(caller): Auth,
     request: Request,
-) -> ApiResult<(StatusCode, axum::Json<Media>)> {
+) -> ApiResult<(StatusCode, axum::Json<Image>)> {
     let bytes = if is_multipart(request.headers()) {
         let mut form = Multipart::from_request(request, &service)
             .await

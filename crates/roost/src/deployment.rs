@@ -1,6 +1,6 @@
-//! Choosing and opening the engines. Each engine is picked on its own: a DynamoDB table
-//! selects the DynamoDB store, a Redis URL the Redis cache, an S3 bucket S3 media; anything
-//! not configured runs embedded under the data directory.
+//! The deployment: which engines this process runs on, opened from the settings. Each engine is
+//! picked on its own: a DynamoDB table selects the DynamoDB store, a Redis URL the Redis cache,
+//! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
 
 use std::sync::Arc;
 
