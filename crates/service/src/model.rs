@@ -122,8 +122,8 @@ pub struct Caller {
     pub session_id: String,
 }
 
-/// An uploaded image, as the API shows it (the contract's `Media` object; named apart from
-/// the `Media` engine that stores its bytes).
+// Published as the contract's `Media`; named apart from the `Media` engine that stores its bytes.
+/// An uploaded image, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = Media)]
 pub struct Image {
