@@ -53,14 +53,14 @@ pub async fn upload_media(
 
 /// Serve an uploaded image.
 #[utoipa::path(get, path = "/api/media/{id}", tag = "posts", params(("id" = String, Path)),
-    responses((status = 200, content_type = "image/*"), (status = 302), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/*"), (status = 307, description = "on S3: a presigned URL of the object"), (status = 404, body = ErrorBody)))]
 pub async fn media(State(service): State<Service>, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(media_response(service.media_content(&id, false).await?))
 }
 
 /// Serve an image's thumbnail (JPEG, longest side 320 px).
 #[utoipa::path(get, path = "/api/media/{id}/thumbnail", tag = "posts", params(("id" = String, Path)),
-    responses((status = 200, content_type = "image/jpeg"), (status = 302), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/jpeg"), (status = 307, description = "on S3: a presigned URL of the thumbnail"), (status = 404, body = ErrorBody)))]
 pub async fn thumbnail(State(service): State<Service>, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(media_response(service.media_content(&id, true).await?))
 }
