@@ -4,6 +4,8 @@ pub(crate) mod accounts;
 pub(crate) mod feeds;
 pub(crate) mod ops;
 pub(crate) mod posts;
+pub(crate) mod presence;
+pub(crate) mod stream;
 pub(crate) mod users;
 
 use axum::routing::{get, post};
@@ -35,6 +37,10 @@ pub fn all() -> Router<Service> {
         .route("/api/posts/{id}/like", post(posts::like).delete(posts::unlike))
         .route("/api/feed", get(feeds::home))
         .route("/api/timeline", get(feeds::timeline))
+        // Live events and presence (issue 10).
+        .route("/api/stream", get(stream::stream))
+        .route("/api/users/{user}/presence", get(presence::presence))
+        .route("/api/online", get(presence::online))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/api/openapi.json", get(ops::openapi))
