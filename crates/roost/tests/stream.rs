@@ -1,13 +1,14 @@
 //! `GET /api/stream` over HTTP (API.md "Live events"): a new post reaches its author's
 //! followers' streams, a like reaches the streams of the post's author and of whoever
 //! loaded the post, each within a second; the token may come in the query on this route
-//! only; closed streams do not disturb the others.
+//! only; closed streams do not disturb the others. In distributed mode, a write through one
+//! instance reaches a stream open on another (the cache's pub/sub is Redis).
 
 mod common;
 
 use std::time::Duration;
 
-use common::{Client, Server};
+use common::{Client, Server, Setup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -186,4 +187,26 @@ async fn closed_streams_do_not_disturb_open_ones() {
     let mut stream = EventReader::open(&alice).await;
     let post = alice.create_post("still delivered").await;
     assert_eq!(stream.expect("post").await.data["id"], post["id"]);
+}
+
+#[tokio::test]
+async fn a_write_on_one_instance_reaches_a_stream_on_another() {
+    // Two instances share a deployment only on the distributed engines (scripts/test.sh).
+    if !common::distributed() {
+        return;
+    }
+    let setup = Setup::distributed();
+    let (one, other) = (setup.start().await, setup.start().await);
+    let (alice, _) = one.client().register("alice").await;
+    let (bob, bob_user) = one.client().register("bob").await;
+    alice.follow(id_of(&bob_user)).await;
+    let alice_there = Client { base: other.base.clone(), ..alice.clone() };
+    let mut stream = EventReader::open(&alice_there).await;
+
+    let post = bob.create_post("across instances").await;
+    assert_eq!(stream.expect("post").await.data["id"], post["id"]);
+    let mine = alice.create_post("like me").await;
+    bob.post(&format!("/api/posts/{}/like", id_of(&mine)), json!({})).await.expect(200);
+    let expected = json!({"post_id": mine["id"], "like_count": 1, "comment_count": 0});
+    assert_eq!(stream.expect("engagement").await.data, expected);
 }
