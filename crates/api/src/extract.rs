@@ -18,13 +18,19 @@ pub struct Auth(pub Caller);
 /// is still refused (401): silently treating it as anonymous would hide a client's bug.
 pub struct MaybeAuth(pub Option<Caller>);
 
+/// A signed-in caller whose token may also come as `?access_token=`: only for
+/// `GET /api/stream`, because EventSource cannot set headers. Everywhere else a token in
+/// the URL is ignored (URLs end up in logs, histories and referrers).
+pub struct StreamAuth(pub Caller);
+
+/// The `Authorization: Bearer` token, if the header is there.
 fn bearer_token(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then_some(token.trim());
-    }
-    // EventSource cannot set headers, so the stream also takes the token in the query.
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+fn query_token(parts: &Parts) -> Option<&str> {
     parts.uri.query()?.split('&').find_map(|pair| pair.strip_prefix("access_token="))
 }
 
@@ -45,6 +51,15 @@ impl FromRequestParts<Service> for Auth {
             MaybeAuth(Some(caller)) => Ok(Auth(caller)),
             MaybeAuth(None) => Err(ServiceError::Unauthorized.into()),
         }
+    }
+}
+
+impl FromRequestParts<Service> for StreamAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).or_else(|| query_token(parts)).ok_or(ServiceError::Unauthorized)?;
+        Ok(StreamAuth(service.authenticate(token).await?))
     }
 }
 

@@ -199,8 +199,15 @@ impl Service {
         Ok(self.tokens.sign(&Claims { sub: uid.to_string(), sid, iat: now, exp }))
     }
 
-    /// The caller a token names, if the token is genuine and its session still open.
+    /// The caller a token names, if the token is genuine and its session still open. The
+    /// caller counts as seen (presence), at the cost of a map lookup most of the time.
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
+        let caller = self.check_session(token).await?;
+        self.touch_presence(&caller.user_id).await;
+        Ok(caller)
+    }
+
+    async fn check_session(&self, token: &str) -> ServiceResult<Caller> {
         let claims = self.tokens.verify(token, time::now_secs()).ok_or(ServiceError::Unauthorized)?;
         let cache_key = self.ck.session(&claims.sid);
         if let Some(uid) = self.cache_get(&cache_key).await {

@@ -133,4 +133,20 @@ impl CacheKeys {
     pub fn queue(&self, name: &str) -> String {
         format!("{}:queue:{{{name}}}", self.ns)
     }
+
+    // --- presence and live events (see `presence`, `events`, `stream`) ---
+
+    /// Users seen in the last few minutes, scored by when (pruned; its size is the count).
+    /// Shared by every user on purpose: `/api/online` is one `ZCARD`.
+    pub fn presence_online(&self) -> String {
+        format!("{}:presence:online", self.ns)
+    }
+    /// Every user's last-seen time (kept about a month).
+    pub fn presence_last_seen(&self) -> String {
+        format!("{}:presence:last-seen", self.ns)
+    }
+    /// A pub/sub channel of live events (`posts`, `engagement`, `notifications`).
+    pub fn events(&self, channel: &str) -> String {
+        format!("{}:events:{channel}", self.ns)
+    }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod cursor;
 mod decoded;
 pub mod error;
+mod events;
 pub mod feed;
 pub mod graph;
 pub mod ids;
@@ -22,7 +23,9 @@ pub mod likes;
 pub mod media;
 pub mod model;
 pub mod posts;
+pub mod presence;
 pub mod search;
+pub mod stream;
 pub mod time;
 pub mod users;
 
@@ -63,6 +66,10 @@ pub struct Service {
     /// the same bytes (see `decoded`).
     pub(crate) post_memo: Arc<DecodeMemo<model::StoredPost>>,
     pub(crate) profile_memo: Arc<DecodeMemo<users::CachedProfile>>,
+    /// When this instance last wrote each user's presence (see `presence`).
+    pub(crate) presence_throttle: Arc<presence::PresenceThrottle>,
+    /// This instance's open event streams (see `stream`).
+    pub(crate) hub: Arc<stream::Hub>,
 }
 
 impl Service {
@@ -79,6 +86,8 @@ impl Service {
             tokens: Arc::new(tokens),
             post_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
             profile_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
+            presence_throttle: Default::default(),
+            hub: Default::default(),
         })
     }
 

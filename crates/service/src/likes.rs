@@ -25,9 +25,9 @@ const LIKES_TTL: Duration = Duration::from_secs(24 * 3600);
 impl Service {
     /// Like (`liked = true`) or unlike a post; both idempotent.
     pub async fn set_like(&self, caller: &Caller, pid: &str, liked: bool) -> ServiceResult<LikeState> {
-        if self.load_post(pid).await?.is_none() {
+        let Some(post) = self.load_post(pid).await? else {
             return Err(ServiceError::NotFound("post"));
-        }
+        };
         let uid = caller.user_id.clone();
         self.enqueue(&Job::SyncLike { post_id: pid.to_string(), user_id: uid.clone(), liked }).await?;
         let key = self.ensure_likes_cached(pid).await?;
@@ -37,6 +37,7 @@ impl Service {
             self.cache.srem(&key, &[uid]).await?;
         }
         let like_count = self.cache.scard(&key).await?.saturating_sub(1) as i64;
+        self.announce_engagement(&post, like_count).await;
         Ok(LikeState { liked, like_count })
     }
 

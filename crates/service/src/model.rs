@@ -174,3 +174,28 @@ pub struct LikeState {
     pub liked: bool,
     pub like_count: i64,
 }
+
+// --- presence and live events ---
+
+/// `GET /api/users/{id}/presence`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Presence {
+    /// Seen (an authenticated request, or an open stream) in the last five minutes.
+    pub online: bool,
+    /// When the user was last seen (RFC 3339), if in the last 30 days.
+    pub last_seen: Option<String>,
+}
+
+/// `GET /api/online`: how many users are online.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OnlineCount {
+    pub count: u64,
+}
+
+/// The data of an `engagement` event on `GET /api/stream`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Engagement {
+    pub post_id: String,
+    pub like_count: i64,
+    pub comment_count: i64,
+}

@@ -99,6 +99,7 @@ impl Service {
         self.forget_profiles(&[author.id.as_str()]).await;
         self.push_to_cached_feeds(std::slice::from_ref(&author.id), &id).await?;
         self.note_recent_post(&author.id, &id).await;
+        self.publish_post(&id, &author.id).await;
         if self.is_big_account(&author).await? {
             self.ensure_celebrity(&author.id).await?;
         } else {
@@ -290,6 +291,7 @@ impl Service {
         caller: Option<&Caller>,
         posts: Vec<StoredPost>,
     ) -> ServiceResult<Vec<Post>> {
+        self.note_presented(caller, &posts);
         let author_ids: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
         let authors = self.profiles(&author_ids).await?;
         let engagement = self.like_states(caller, &posts).await?;

@@ -4,6 +4,8 @@ pub(crate) mod accounts;
 pub(crate) mod feeds;
 pub(crate) mod ops;
 pub(crate) mod posts;
+pub(crate) mod presence;
+pub(crate) mod stream;
 pub(crate) mod users;
 
 use roost_service::cursor::PageRequest;
@@ -22,6 +24,8 @@ pub(crate) fn all() -> OpenApiRouter<Service> {
         .merge(users::router())
         .merge(posts::router())
         .merge(feeds::router())
+        .merge(stream::router())
+        .merge(presence::router())
         .merge(ops::router())
 }
 
