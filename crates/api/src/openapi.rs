@@ -17,6 +17,8 @@ use crate::routes;
         routes::posts::upload_media, routes::posts::media, routes::posts::thumbnail, routes::posts::create_post,
         routes::posts::get_post, routes::posts::delete_post, routes::posts::like, routes::posts::unlike,
         routes::feeds::home, routes::feeds::user_posts, routes::feeds::timeline,
+        // Discovery: who to follow, trending, post search.
+        routes::discovery::suggestions,
         routes::ops::healthz, routes::ops::readyz, routes::ops::openapi,
     ),
     modifiers(&BearerAuth)

@@ -33,6 +33,7 @@ const IMPLEMENTED: &[&str] = &[
     "delete /api/posts/{}/like",
     "get /api/feed",
     "get /api/timeline",
+    "get /api/users/suggestions",
     "get /healthz",
     "get /readyz",
     "get /api/openapi.json",

@@ -23,6 +23,7 @@ pub mod media;
 pub mod model;
 pub mod posts;
 pub mod search;
+pub mod suggestions;
 pub mod time;
 pub mod users;
 

@@ -1,6 +1,7 @@
 //! The route table: one module per section of API.md.
 
 pub(crate) mod accounts;
+pub(crate) mod discovery;
 pub(crate) mod feeds;
 pub(crate) mod ops;
 pub(crate) mod posts;
@@ -35,6 +36,8 @@ pub fn all() -> Router<Service> {
         .route("/api/posts/{id}/like", post(posts::like).delete(posts::unlike))
         .route("/api/feed", get(feeds::home))
         .route("/api/timeline", get(feeds::timeline))
+        // Discovery: who to follow, trending, post search.
+        .route("/api/users/suggestions", get(discovery::suggestions))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/api/openapi.json", get(ops::openapi))

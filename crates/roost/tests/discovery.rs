@@ -1,0 +1,71 @@
+//! Discovery over HTTP (API.md "Discovery"): who to follow (friends of friends by mutual
+//! count, then popular accounts; never yourself or someone you follow), trending posts
+//! (recent engagement outranks, deleted posts leave) and post search (every word, the last
+//! as a prefix, newest first, paginated; deleted posts leave).
+
+mod common;
+
+use common::{ids_of, Client};
+use serde_json::Value;
+
+fn id(user: &Value) -> &str {
+    user["id"].as_str().unwrap()
+}
+
+async fn suggested(client: &Client) -> Vec<String> {
+    ids_of(client.get("/api/users/suggestions").await.expect(200)["items"].as_array().unwrap())
+}
+
+#[tokio::test]
+async fn suggestions_rank_friends_of_friends_then_popular_accounts() {
+    let server = common::Server::start().await;
+    let client = server.client();
+    let (alice, alice_user) = client.register("alice").await;
+    let (bob, bob_user) = client.register("bob").await;
+    let (carol, carol_user) = client.register("carol").await;
+    let (_dave, dave_user) = client.register("dave").await;
+    let (erin, erin_user) = client.register("erin").await;
+    let (frank, frank_user) = client.register("frank").await;
+    alice.follow(id(&bob_user)).await;
+    alice.follow(id(&carol_user)).await;
+    // Dave is followed by both of Alice's followings, Erin by one; Bob follows Alice back.
+    bob.follow(id(&dave_user)).await;
+    bob.follow(id(&erin_user)).await;
+    bob.follow(id(&alice_user)).await;
+    carol.follow(id(&dave_user)).await;
+    erin.follow(id(&dave_user)).await;
+
+    let for_alice = suggested(&alice).await;
+    assert_eq!(for_alice[..2], [id(&dave_user), id(&erin_user)], "mutual count first: {for_alice:?}");
+    for never in [&alice_user, &bob_user, &carol_user] {
+        assert!(
+            !for_alice.contains(&id(never).to_string()),
+            "{} suggested: {for_alice:?}",
+            never["username"]
+        );
+    }
+    // Following a suggestion takes it out at once, cached answer or not.
+    alice.follow(id(&dave_user)).await;
+    assert!(!suggested(&alice).await.contains(&id(&dave_user).to_string()));
+
+    // Frank follows nobody: the most followed accounts, Dave (4 followers) first.
+    let for_frank = suggested(&frank).await;
+    assert_eq!(for_frank.first().map(String::as_str), Some(id(&dave_user)), "{for_frank:?}");
+    assert!(!for_frank.contains(&id(&frank_user).to_string()));
+    let one = frank.get("/api/users/suggestions?limit=1").await.expect(200);
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn suggestions_need_a_caller_and_a_sane_limit() {
+    let server = common::Server::start().await;
+    let client = server.client();
+    client.get("/api/users/suggestions").await.expect_error(401, "unauthorized");
+    let (alice, _) = client.register("alice").await;
+    for limit in ["0", "51"] {
+        let body = alice.get(&format!("/api/users/suggestions?limit={limit}")).await.expect(422);
+        assert!(body["error"]["message"].as_str().unwrap().contains("limit"), "{body}");
+    }
+    // Nobody to suggest but the caller: an empty list, not the caller.
+    assert_eq!(suggested(&alice).await, Vec::<String>::new());
+}
