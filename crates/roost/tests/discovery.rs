@@ -69,3 +69,49 @@ async fn suggestions_need_a_caller_and_a_sane_limit() {
     // Nobody to suggest but the caller: an empty list, not the caller.
     assert_eq!(suggested(&alice).await, Vec::<String>::new());
 }
+
+async fn trending(client: &Client, window: &str) -> Vec<String> {
+    ids_of(
+        client.get(&format!("/api/trending?window={window}")).await.expect(200)["items"].as_array().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn trending_ranks_engagement_and_drops_deleted_posts() {
+    let server = common::Server::start().await;
+    let client = server.client();
+    let (alice, _) = client.register("alice").await;
+    let (bob, _) = client.register("bob").await;
+    let (carol, _) = client.register("carol").await;
+    let loud = alice.create_post("the loud one").await;
+    let quiet = alice.create_post("the quiet one").await;
+    for fan in [&bob, &carol] {
+        fan.post(&format!("/api/posts/{}/like", id(&loud)), serde_json::json!({})).await.expect(200);
+    }
+    // Liking again is not new engagement: the order stays.
+    bob.post(&format!("/api/posts/{}/like", id(&loud)), serde_json::json!({})).await.expect(200);
+    let expected = [id(&loud).to_string(), id(&quiet).to_string()];
+    for window in ["1h", "24h"] {
+        assert_eq!(trending(&client.anonymous(), window).await, expected, "window {window}");
+    }
+    let default = client.anonymous().get("/api/trending").await.expect(200);
+    assert_eq!(ids_of(default["items"].as_array().unwrap()), expected);
+    assert_eq!(default["items"][0]["like_count"], 2);
+
+    alice.delete(&format!("/api/posts/{}", id(&loud))).await.expect(204);
+    for window in ["1h", "24h"] {
+        assert_eq!(trending(&client, window).await, [id(&quiet).to_string()], "window {window}");
+    }
+}
+
+#[tokio::test]
+async fn trending_names_a_bad_window_or_limit() {
+    let server = common::Server::start().await;
+    let client = server.client();
+    for query in ["window=7d", "window=", "limit=0", "limit=51"] {
+        let body = client.get(&format!("/api/trending?{query}")).await.expect_error(422, "validation_failed");
+        let field = query.split('=').next().unwrap();
+        assert!(body["error"]["message"].as_str().unwrap().contains(field), "{query}: {body}");
+    }
+    assert_eq!(trending(&client, "1h").await, Vec::<String>::new());
+}

@@ -34,6 +34,7 @@ const IMPLEMENTED: &[&str] = &[
     "get /api/feed",
     "get /api/timeline",
     "get /api/users/suggestions",
+    "get /api/trending",
     "get /healthz",
     "get /readyz",
     "get /api/openapi.json",

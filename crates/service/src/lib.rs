@@ -25,6 +25,7 @@ pub mod posts;
 pub mod search;
 pub mod suggestions;
 pub mod time;
+pub mod trending;
 pub mod users;
 
 use std::sync::Arc;

@@ -16,6 +16,7 @@ use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::model::{Caller, Media, Paged, Post, StoredPost};
+use crate::trending::Engagement;
 use crate::{feed, ids, keys, time, Service};
 
 pub const MAX_TEXT: usize = 500;
@@ -99,6 +100,7 @@ impl Service {
         self.forget_profiles(&[author.id.as_str()]).await;
         self.push_to_cached_feeds(std::slice::from_ref(&author.id), &id).await?;
         self.note_recent_post(&author.id, &id).await;
+        self.note_engagement(&id, Engagement::Posted).await;
         if self.is_big_account(&author).await? {
             self.ensure_celebrity(&author.id).await?;
         } else {
@@ -196,6 +198,7 @@ impl Service {
         self.forget_profiles(&[post.author_id.as_str()]).await;
         self.remove_from_feeds(std::slice::from_ref(&post.author_id), &[pid.to_string()]).await?;
         self.forget_recent_post(&post.author_id, pid).await;
+        self.forget_trending(pid).await;
         self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id }).await
     }
 

@@ -16,7 +16,8 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use roost_engines::{Index, Item, KeyCondition, Page, TxOp};
 
-use crate::error::{ServiceError, ServiceResult};
+use crate::cursor::PageRequest;
+use crate::error::ServiceResult;
 use crate::model::{Caller, Profile, User};
 use crate::{keys, Service};
 
@@ -50,16 +51,7 @@ fn rank(mutuals: &HashMap<String, usize>, followers: &HashMap<String, i64>) -> V
 impl Service {
     /// `GET /api/users/suggestions`.
     pub async fn suggestions(&self, caller: &Caller, limit: Option<u32>) -> ServiceResult<Vec<User>> {
-        let limit = match limit {
-            None => 20,
-            Some(n @ 1..=50) => n as usize,
-            Some(_) => {
-                return Err(ServiceError::validation(
-                    "limit",
-                    format!("limit must be between 1 and {MAX_SUGGESTIONS}"),
-                ))
-            }
-        };
+        let limit = PageRequest { limit, cursor: None }.limit_up_to(MAX_SUGGESTIONS)?;
         let me = caller.user_id.as_str();
         let cache_key = self.ck.suggestions(me);
         let uids: Vec<String> = match self.cache_mget_json(std::slice::from_ref(&cache_key)).await.remove(0) {

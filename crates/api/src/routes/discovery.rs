@@ -1,13 +1,14 @@
 //! Discovery (API.md "Discovery"): who to follow, trending posts, post search.
 
 use axum::extract::State;
-use roost_service::model::{Items, User};
+use roost_service::model::{Items, Post, User};
+use roost_service::trending::Window;
 use roost_service::Service;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Query};
+use crate::extract::{Auth, MaybeAuth, Query};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SuggestionsQuery {
@@ -25,4 +26,24 @@ pub async fn suggestions(
     Query(query): Query<SuggestionsQuery>,
 ) -> ApiResult<axum::Json<Items<User>>> {
     Ok(axum::Json(Items { items: service.suggestions(&caller, query.limit).await? }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TrendingQuery {
+    /// `1h` or `24h` (the default).
+    pub window: Option<String>,
+    /// 1..50, default 20.
+    pub limit: Option<u32>,
+}
+
+/// The posts with the most recent engagement (likes, comments), decayed over the window.
+#[utoipa::path(get, path = "/api/trending", tag = "discovery", params(TrendingQuery),
+    responses((status = 200, body = Items<Post>), (status = 422, body = ErrorBody)))]
+pub async fn trending(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Query(query): Query<TrendingQuery>,
+) -> ApiResult<axum::Json<Items<Post>>> {
+    let window = Window::parse(query.window.as_deref())?;
+    Ok(axum::Json(Items { items: service.trending(caller.as_ref(), window, query.limit).await? }))
 }

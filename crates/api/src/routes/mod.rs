@@ -38,6 +38,7 @@ pub fn all() -> Router<Service> {
         .route("/api/timeline", get(feeds::timeline))
         // Discovery: who to follow, trending, post search.
         .route("/api/users/suggestions", get(discovery::suggestions))
+        .route("/api/trending", get(discovery::trending))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/api/openapi.json", get(ops::openapi))
