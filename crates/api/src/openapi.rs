@@ -18,7 +18,7 @@ use crate::routes;
         routes::posts::get_post, routes::posts::delete_post, routes::posts::like, routes::posts::unlike,
         routes::feeds::home, routes::feeds::user_posts, routes::feeds::timeline,
         // Discovery: who to follow, trending, post search.
-        routes::discovery::suggestions, routes::discovery::trending,
+        routes::discovery::suggestions, routes::discovery::trending, routes::discovery::search_posts,
         routes::ops::healthz, routes::ops::readyz, routes::ops::openapi,
     ),
     modifiers(&BearerAuth)

@@ -115,3 +115,56 @@ async fn trending_names_a_bad_window_or_limit() {
     }
     assert_eq!(trending(&client, "1h").await, Vec::<String>::new());
 }
+
+async fn search(client: &Client, q: &str) -> Vec<String> {
+    common::texts_of(
+        client.get(&format!("/api/search/posts?q={q}")).await.expect(200)["items"].as_array().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn search_matches_every_word_the_last_as_a_prefix() {
+    let server = common::Server::start().await;
+    let client = server.client();
+    let (alice, _) = client.register("alice").await;
+    for text in ["Rust is great for servers", "Python servers, too", "rusty nails", "hello world"] {
+        alice.create_post(text).await;
+    }
+    let anonymous = client.anonymous();
+    assert_eq!(search(&anonymous, "rust").await, ["rusty nails", "Rust is great for servers"]);
+    assert_eq!(search(&anonymous, "SERVERS").await, ["Python servers, too", "Rust is great for servers"]);
+    assert_eq!(search(&anonymous, "servers%20ru").await, ["Rust is great for servers"]);
+    assert_eq!(search(&anonymous, "great%20py").await, Vec::<String>::new());
+    assert_eq!(search(&anonymous, "zebra").await, Vec::<String>::new());
+
+    let gone = alice.create_post("rust will be deleted").await;
+    assert_eq!(search(&anonymous, "deleted").await, ["rust will be deleted"]);
+    alice.delete(&format!("/api/posts/{}", id(&gone))).await.expect(204);
+    assert_eq!(search(&anonymous, "deleted").await, Vec::<String>::new());
+    assert_eq!(search(&anonymous, "rust").await, ["rusty nails", "Rust is great for servers"]);
+}
+
+#[tokio::test]
+async fn search_pages_newest_first_and_names_bad_input() {
+    let server = common::Server::start().await;
+    let client = server.client();
+    let (alice, _) = client.register("alice").await;
+    let mut texts = Vec::new();
+    for i in 0..5 {
+        texts.push(
+            alice.create_post(&format!("paged post number {i}")).await["text"].as_str().unwrap().to_string(),
+        );
+        alice.create_post(&format!("other post {i}")).await;
+    }
+    texts.reverse();
+    for q in ["paged", "pag", "number%20pa"] {
+        let walked = common::texts_of(&client.walk(&format!("/api/search/posts?q={q}"), 2).await);
+        assert_eq!(walked, texts, "q={q}");
+    }
+    for path in ["/api/search/posts", "/api/search/posts?q=", "/api/search/posts?q=a%20!"] {
+        let body = client.get(path).await.expect_error(422, "validation_failed");
+        assert!(body["error"]["message"].as_str().unwrap().contains('q'), "{path}: {body}");
+    }
+    client.get("/api/search/posts?q=paged&limit=0").await.expect_error(422, "validation_failed");
+    client.get("/api/search/posts?q=paged&cursor=garbage!").await.expect(400);
+}

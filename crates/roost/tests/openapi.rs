@@ -35,6 +35,7 @@ const IMPLEMENTED: &[&str] = &[
     "get /api/timeline",
     "get /api/users/suggestions",
     "get /api/trending",
+    "get /api/search/posts",
     "get /healthz",
     "get /readyz",
     "get /api/openapi.json",

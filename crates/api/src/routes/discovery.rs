@@ -1,7 +1,8 @@
 //! Discovery (API.md "Discovery"): who to follow, trending posts, post search.
 
 use axum::extract::State;
-use roost_service::model::{Items, Post, User};
+use roost_service::cursor::PageRequest;
+use roost_service::model::{Items, Paged, Post, User};
 use roost_service::trending::Window;
 use roost_service::Service;
 use serde::Deserialize;
@@ -46,4 +47,26 @@ pub async fn trending(
 ) -> ApiResult<axum::Json<Items<Post>>> {
     let window = Window::parse(query.window.as_deref())?;
     Ok(axum::Json(Items { items: service.trending(caller.as_ref(), window, query.limit).await? }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PostSearchQuery {
+    /// Words that must all appear in the post; the last one may be a prefix.
+    pub q: Option<String>,
+    /// 1..100, default 20.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Full-text post search, newest first.
+#[utoipa::path(get, path = "/api/search/posts", tag = "discovery", params(PostSearchQuery),
+    responses((status = 200, body = Paged<Post>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn search_posts(
+    State(service): State<Service>,
+    MaybeAuth(caller): MaybeAuth,
+    Query(query): Query<PostSearchQuery>,
+) -> ApiResult<axum::Json<Paged<Post>>> {
+    let page = PageRequest { limit: query.limit, cursor: query.cursor };
+    Ok(axum::Json(service.search_posts(caller.as_ref(), query.q.as_deref(), &page).await?))
 }

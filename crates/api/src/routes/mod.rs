@@ -39,6 +39,7 @@ pub fn all() -> Router<Service> {
         // Discovery: who to follow, trending, post search.
         .route("/api/users/suggestions", get(discovery::suggestions))
         .route("/api/trending", get(discovery::trending))
+        .route("/api/search/posts", get(discovery::search_posts))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/api/openapi.json", get(ops::openapi))
