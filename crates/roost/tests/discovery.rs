@@ -1,4 +1,4 @@
-//! Discovery over HTTP (API.md "Discovery"): who to follow (friends of friends by mutual
+//! Discovery over HTTP (docs/api.md, "Discovery"): who to follow (friends of friends by mutual
 //! count, then popular accounts; never yourself or someone you follow), trending posts
 //! (recent engagement outranks, deleted posts leave) and post search (every word, the last
 //! as a prefix, newest first, paginated; deleted posts leave).

@@ -1,4 +1,4 @@
-//! Discovery (API.md "Discovery"): who to follow, trending posts, post search.
+//! Discovery (docs/api.md, "Discovery"): who to follow, trending posts, post search.
 
 use axum::extract::State;
 use roost_service::cursor::PageRequest;
