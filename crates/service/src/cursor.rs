@@ -33,10 +33,15 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn limit(&self) -> ServiceResult<usize> {
-        match self.limit {
-            None => Ok(20),
-            Some(n @ 1..=100) => Ok(n as usize),
-            Some(_) => Err(ServiceError::validation("limit", "limit must be between 1 and 100")),
+        self.limit_up_to(100)
+    }
+
+    /// The limit, for lists shorter than the usual 100 at most.
+    pub fn limit_up_to(&self, max: usize) -> ServiceResult<usize> {
+        match self.limit.map(|n| n as usize) {
+            None => Ok(20.min(max)),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(_) => Err(ServiceError::validation("limit", format!("limit must be between 1 and {max}"))),
         }
     }
 }
@@ -59,5 +64,7 @@ mod tests {
         assert!(PageRequest { limit: Some(0), cursor: None }.limit().is_err());
         assert!(PageRequest { limit: Some(101), cursor: None }.limit().is_err());
         assert_eq!(PageRequest { limit: Some(100), cursor: None }.limit().unwrap(), 100);
+        assert!(PageRequest { limit: Some(51), cursor: None }.limit_up_to(50).is_err());
+        assert_eq!(PageRequest { limit: Some(50), cursor: None }.limit_up_to(50).unwrap(), 50);
     }
 }

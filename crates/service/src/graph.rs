@@ -102,7 +102,9 @@ impl Service {
     async fn follow_state(&self, following: bool, target: &str) -> ServiceResult<FollowState> {
         // A consistent read of the counter the transaction just moved, not a cached copy.
         let item = self.store.get(&keys::user(target)).await?.ok_or(ServiceError::NotFound("user"))?;
-        Ok(FollowState { following, followers_count: item.int("followers_count").unwrap_or(0).max(0) })
+        let followers_count = item.int("followers_count").unwrap_or(0).max(0);
+        self.note_follower_count(target, followers_count).await;
+        Ok(FollowState { following, followers_count })
     }
 
     /// Followers or followings of a user, newest first.

@@ -84,6 +84,28 @@ pub fn token_secret() -> Key {
     Key::new("CONFIG#auth", "TOKEN_SECRET")
 }
 
+// --- Discovery: who to follow, post search ---
+
+/// The popular-accounts index, one partition: an account is filed under the bit length of
+/// its follower count (`07#uid` for 64..127 followers), so a backward query lists the most
+/// followed first and an entry moves only when the count crosses a power of two.
+pub const POPULAR_PK: &str = "POPULAR";
+pub fn popular(bucket: u32, uid: &str) -> Key {
+    Key::new(POPULAR_PK, format!("{bucket:02}#{uid}"))
+}
+/// A posting of the post-search index: `pid` contains `term`. Sort keys are post ids, so a
+/// backward query walks a term's posts newest first.
+pub fn posting(term: &str, pid: &str) -> Key {
+    Key::new(posting_pk(term), pid)
+}
+pub fn posting_pk(term: &str) -> String {
+    format!("WORD#{term}")
+}
+/// The post-search term dictionary (for prefix expansion), partitioned like user search.
+pub fn term_entry(term: &str) -> Key {
+    Key::new(search_pk("w", term), term)
+}
+
 /// Cache key names under a namespace.
 #[derive(Clone, Debug)]
 pub struct CacheKeys {
@@ -148,5 +170,20 @@ impl CacheKeys {
     /// A pub/sub channel of live events (`posts`, `engagement`, `notifications`).
     pub fn events(&self, channel: &str) -> String {
         format!("{}:events:{channel}", self.ns)
+    }
+
+    // --- Discovery: who to follow, trending ---
+
+    /// A user's follow suggestions (user ids, best first), kept briefly.
+    pub fn suggestions(&self, uid: &str) -> String {
+        format!("{}:suggest:{{{uid}}}", self.ns)
+    }
+    /// Trending scores of one window and generation (see `trending`).
+    pub fn trending(&self, window: &str, generation: u64) -> String {
+        format!("{}:trending:{{{window}}}:{generation}", self.ns)
+    }
+    /// When each trending post was last engaged with, to prune those outside the window.
+    pub fn trending_seen(&self, window: &str) -> String {
+        format!("{}:trending-seen:{{{window}}}", self.ns)
     }
 }

@@ -22,11 +22,15 @@ pub mod keys;
 pub mod likes;
 pub mod media;
 pub mod model;
+pub mod post_search;
 pub mod posts;
 pub mod presence;
 pub mod search;
 pub mod stream;
+pub mod suggestions;
+pub mod text_index;
 pub mod time;
+pub mod trending;
 pub mod users;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, 
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::model::{Caller, LikeState, StoredPost};
+use crate::trending::Engagement;
 use crate::{keys, Service};
 
 /// Marks a like set as loaded from the store (an empty set cannot exist in Redis).
@@ -32,7 +33,10 @@ impl Service {
         self.enqueue(&Job::SyncLike { post_id: pid.to_string(), user_id: uid.clone(), liked }).await?;
         let key = self.ensure_likes_cached(pid).await?;
         if liked {
-            self.cache.sadd(&key, &[uid]).await?;
+            // Only a new like is engagement (an unlike is ignored: see `trending`).
+            if self.cache.sadd(&key, &[uid]).await? == 1 {
+                self.note_engagement(pid, Engagement::Liked).await;
+            }
         } else {
             self.cache.srem(&key, &[uid]).await?;
         }

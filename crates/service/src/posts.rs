@@ -16,7 +16,8 @@ use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::model::{Caller, Image, Paged, Post, StoredPost};
-use crate::{feed, ids, keys, time, Service};
+use crate::trending::Engagement;
+use crate::{feed, ids, keys, post_search, time, Service};
 
 pub const MAX_TEXT: usize = 500;
 pub const MAX_MEDIA: usize = 4;
@@ -79,27 +80,29 @@ impl Service {
             .with_gsi1(keys::author_gsi(&author.id), keys::author_gsi_sk(&id))
             .with_gsi2(keys::timeline_gsi(&time::hour_bucket(millis)), id.as_str())
             .with_attrs(&stored);
-        self.store
-            .transact_write(vec![
-                TxOp::Put { item, cond: Cond::NotExists },
-                TxOp::Update {
-                    key: keys::user(&author.id),
-                    update: Update::new().add("posts_count", 1),
-                    cond: Cond::Exists,
-                },
-                // Read-your-writes: the post is in the author's own feed at once.
-                TxOp::Put { item: feed::feed_entry(&author.id, &id, &author.id), cond: Cond::None },
-            ])
-            .await
-            .map_err(|err| match err {
-                EngineError::TransactionCanceled { .. } => ServiceError::Unauthorized,
-                other => other.into(),
-            })?;
+        let mut ops = vec![
+            TxOp::Put { item, cond: Cond::NotExists },
+            TxOp::Update {
+                key: keys::user(&author.id),
+                update: Update::new().add("posts_count", 1),
+                cond: Cond::Exists,
+            },
+            // Read-your-writes: the post is in the author's own feed at once.
+            TxOp::Put { item: feed::feed_entry(&author.id, &id, &author.id), cond: Cond::None },
+        ];
+        // Searchable at once: the post's index entries commit with it.
+        ops.extend(post_search::posting_puts(&id, &stored.text));
+        self.store.transact_write(ops).await.map_err(|err| match err {
+            EngineError::TransactionCanceled { .. } => ServiceError::Unauthorized,
+            other => other.into(),
+        })?;
         self.cache_set_json(&self.ck.post(&id), &stored, ttl::POST).await;
         self.forget_profiles(&[author.id.as_str()]).await;
         self.push_to_cached_feeds(std::slice::from_ref(&author.id), &id).await?;
         self.note_recent_post(&author.id, &id).await;
         self.publish_post(&id, &author.id).await;
+        self.note_engagement(&id, Engagement::Posted).await;
+        self.note_terms(&stored.text).await;
         if self.is_big_account(&author).await? {
             self.ensure_celebrity(&author.id).await?;
         } else {
@@ -179,7 +182,7 @@ impl Service {
                 ));
             }
         }
-        let ops = vec![
+        let mut ops = vec![
             TxOp::Delete { key: keys::post(pid), cond: Cond::Exists },
             TxOp::Update {
                 key: keys::user(&post.author_id),
@@ -187,6 +190,8 @@ impl Service {
                 cond: Cond::None,
             },
         ];
+        // It leaves search in the same transaction.
+        ops.extend(post_search::posting_deletes(pid, &post.text));
         match self.store.transact_write(ops).await {
             Ok(()) => {}
             // Deleted meanwhile by someone else: the outcome the caller wanted.
@@ -197,6 +202,7 @@ impl Service {
         self.forget_profiles(&[post.author_id.as_str()]).await;
         self.remove_from_feeds(std::slice::from_ref(&post.author_id), &[pid.to_string()]).await?;
         self.forget_recent_post(&post.author_id, pid).await;
+        self.forget_trending(pid).await;
         self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id }).await
     }
 

@@ -1,6 +1,7 @@
 //! The route table: one module per tag (section) of docs/api.md.
 
 pub(crate) mod accounts;
+pub(crate) mod discovery;
 pub(crate) mod feeds;
 pub(crate) mod ops;
 pub(crate) mod posts;
@@ -24,6 +25,7 @@ pub(crate) fn all() -> OpenApiRouter<Service> {
         .merge(users::router())
         .merge(posts::router())
         .merge(feeds::router())
+        .merge(discovery::router())
         .merge(stream::router())
         .merge(presence::router())
         .merge(ops::router())
