@@ -17,6 +17,10 @@ use crate::routes;
         routes::posts::upload_media, routes::posts::media, routes::posts::thumbnail, routes::posts::create_post,
         routes::posts::get_post, routes::posts::delete_post, routes::posts::like, routes::posts::unlike,
         routes::feeds::home, routes::feeds::user_posts, routes::feeds::timeline,
+        // Comments and notifications (issue 10)
+        routes::comments::create_comment, routes::comments::comments, routes::comments::delete_comment,
+        routes::notifications::notifications, routes::notifications::mark_read,
+        // End of comments and notifications
         routes::ops::healthz, routes::ops::readyz, routes::ops::openapi,
     ),
     modifiers(&BearerAuth)

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod auth;
 mod cached;
+pub mod comments;
 pub mod config;
 pub mod cursor;
 mod decoded;
@@ -21,6 +22,7 @@ pub mod keys;
 pub mod likes;
 pub mod media;
 pub mod model;
+pub mod notifications;
 pub mod posts;
 pub mod search;
 pub mod time;

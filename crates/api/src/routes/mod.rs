@@ -1,12 +1,14 @@
 //! The route table: one module per section of API.md.
 
 pub(crate) mod accounts;
+pub(crate) mod comments;
 pub(crate) mod feeds;
+pub(crate) mod notifications;
 pub(crate) mod ops;
 pub(crate) mod posts;
 pub(crate) mod users;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use roost_service::cursor::PageRequest;
 use roost_service::Service;
@@ -33,6 +35,12 @@ pub fn all() -> Router<Service> {
         .route("/api/posts", post(posts::create_post))
         .route("/api/posts/{id}", get(posts::get_post).delete(posts::delete_post))
         .route("/api/posts/{id}/like", post(posts::like).delete(posts::unlike))
+        // Comments and notifications (issue 10)
+        .route("/api/posts/{id}/comments", get(comments::comments).post(comments::create_comment))
+        .route("/api/comments/{id}", delete(comments::delete_comment))
+        .route("/api/notifications", get(notifications::notifications))
+        .route("/api/notifications/read", post(notifications::mark_read))
+        // End of comments and notifications
         .route("/api/feed", get(feeds::home))
         .route("/api/timeline", get(feeds::timeline))
         .route("/healthz", get(ops::healthz))
