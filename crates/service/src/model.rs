@@ -188,7 +188,7 @@ pub struct StoredComment {
     pub deleted: bool,
 }
 
-/// Comment, as API.md defines it. A deleted comment keeps its place in the thread (its
+/// Comment, as docs/api.md defines it. A deleted comment keeps its place in the thread (its
 /// replies stay) with `deleted: true` and an empty `text`; its author is still shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Comment {
@@ -219,7 +219,7 @@ pub enum NotificationKind {
     Mention,
 }
 
-/// Notification, as API.md defines it.
+/// Notification, as docs/api.md defines it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Notification {
     pub id: String,

@@ -1,4 +1,4 @@
-//! Comments (API.md "Posts, likes, comments, media"): threads of replies under a post.
+//! Comments (docs/api.md, "Posts, likes, comments, media"): threads of replies under a post.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,4 +1,4 @@
-//! Notifications (API.md "Notifications"): the caller's, newest first, and marking them read.
+//! Notifications (docs/api.md, "Notifications"): the caller's, newest first, and marking them read.
 
 use axum::extract::State;
 use axum::http::StatusCode;
