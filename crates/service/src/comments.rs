@@ -149,7 +149,11 @@ impl Service {
     /// A post's thread, depth-first, oldest first.
     pub async fn comments(&self, pid: &str, page: &PageRequest) -> ServiceResult<Paged<Comment>> {
         let start = cursor::decode_start(page.cursor.as_deref())?;
-        if start.as_ref().is_some_and(|s| s.pk != keys::post_pk(pid)) {
+        // A cursor of another list would start the query outside its key range.
+        if start
+            .as_ref()
+            .is_some_and(|s| s.pk != keys::post_pk(pid) || !s.sk.starts_with(keys::COMMENT_PREFIX))
+        {
             return Err(ServiceError::BadRequest("invalid cursor".into()));
         }
         if self.load_post(pid).await?.is_none() {
