@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::{hash_password, verify_password, Claims};
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
-use crate::model::{Caller, Profile, SignedIn, User};
+use crate::model::{Caller, Me, Profile, SignedIn, User};
 use crate::{ids, keys, time, users, Service};
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -240,9 +240,11 @@ impl Service {
         Ok(())
     }
 
-    pub async fn me(&self, caller: &Caller) -> ServiceResult<User> {
-        let profile = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
-        Ok(User::from_profile(&profile, None))
+    pub async fn me(&self, caller: &Caller) -> ServiceResult<Me> {
+        let (profile, unread_notifications) =
+            futures::try_join!(self.profile(&caller.user_id), self.unread_notifications(&caller.user_id))?;
+        let profile = profile.ok_or(ServiceError::Unauthorized)?;
+        Ok(Me { user: User::from_profile(&profile, None), unread_notifications })
     }
 
     pub async fn edit_profile(&self, caller: &Caller, edit: ProfileEdit) -> ServiceResult<User> {

@@ -69,7 +69,6 @@ impl Service {
     /// A post's like or comment count changed: streams that showed it recently get an
     /// `engagement` event. For callers that know only the post id (comments); a post that
     /// is gone announces nothing.
-    #[allow(dead_code)] // LEAD: called from comments.rs when a comment is added or deleted.
     pub(crate) async fn publish_engagement(&self, pid: &str) {
         match self.load_post(pid).await {
             Ok(Some(post)) => match self.like_states(None, std::slice::from_ref(&post)).await {
@@ -91,7 +90,6 @@ impl Service {
     /// A notification for `recipient`: their open streams get a `notification` event whose
     /// data is `notification` (the API's Notification object) and whose id is its `id`.
     /// `notify()` calls this once the notification is stored.
-    #[allow(dead_code)] // LEAD: called from notifications.rs `notify()` once merged.
     pub(crate) async fn publish_notification<T: Serialize>(&self, recipient: &str, notification: &T) {
         let notification = match serde_json::to_value(notification) {
             Ok(value) => value,

@@ -8,7 +8,8 @@ use roost_engines::{
 
 use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
-use crate::model::{Caller, FollowState, Paged, User};
+use crate::model::{Caller, FollowState, NotificationKind, Paged, User};
+use crate::notifications::NewNotification;
 use crate::{ids, keys, Service};
 
 /// Which side of the graph a list shows.
@@ -57,6 +58,8 @@ impl Service {
         match self.store.transact_write(ops).await {
             Ok(()) => {
                 self.forget_profiles(&[me, &target.id]).await;
+                let note = NewNotification::new(NotificationKind::Follow, me).once(format!("follow#{me}"));
+                self.notify(&target.id, note).await;
                 self.after_follow(me, &target.id).await?;
             }
             Err(EngineError::TransactionCanceled { reasons }) => match failed_at(&reasons) {

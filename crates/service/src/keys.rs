@@ -106,6 +106,38 @@ pub fn term_entry(term: &str) -> Key {
     Key::new(search_pk("w", term), term)
 }
 
+// --- Comments (see `comments`) ---
+
+/// A comment in its post's partition; `path` is its ancestors' ids and its own, joined by
+/// `/`, so the partition's sort order is the thread's depth-first, oldest-first order.
+pub fn comment_in_thread(pid: &str, path: &str) -> Key {
+    Key::new(post_pk(pid), format!("{COMMENT_PREFIX}{path}"))
+}
+/// The sort-key prefix of a post's comments.
+pub const COMMENT_PREFIX: &str = "COMMENT#";
+/// A comment's lookup item (post, path, author), for replies and deletes by id.
+pub fn comment(cid: &str) -> Key {
+    Key::new(format!("COMMENT#{cid}"), "META")
+}
+
+// --- Notifications (see `notifications`) ---
+
+/// A user's notifications, one item each, sorted by notification id (time).
+pub fn notifications_pk(uid: &str) -> String {
+    format!("NOTIF#{uid}")
+}
+pub fn notification(uid: &str, nid: &str) -> Key {
+    Key::new(notifications_pk(uid), nid)
+}
+/// Makes a notification happen once per `what` (`like#actor#pid`, `follow#actor`).
+pub fn notification_once(uid: &str, what: &str) -> Key {
+    Key::new(format!("NOTIFKEY#{uid}"), what)
+}
+/// The user's read marker: every notification id up to it is read.
+pub fn notifications_read(uid: &str) -> Key {
+    Key::new(format!("NOTIFREAD#{uid}"), "META")
+}
+
 /// Cache key names under a namespace.
 #[derive(Clone, Debug)]
 pub struct CacheKeys {

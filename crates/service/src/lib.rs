@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod auth;
 mod cached;
+pub mod comments;
 pub mod config;
 pub mod cursor;
 mod decoded;
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod likes;
 pub mod media;
 pub mod model;
+pub mod notifications;
 pub mod post_search;
 pub mod posts;
 pub mod presence;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, TxOp, Update};
 
+use crate::comments::comment_id_of_sk;
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::model::{Caller, LikeState, StoredPost};
@@ -99,6 +100,9 @@ impl Service {
             Err(err) => return Err(err.into()),
         }
         self.cache_del(&[self.ck.post(pid)]).await;
+        if liked {
+            self.notify_like(pid, uid).await;
+        }
         // Mirror into a loaded like set: it may have been loaded from the store before
         // this job ran (after a restart of the embedded cache, say).
         let key = self.ck.likes(pid);
@@ -197,7 +201,14 @@ impl Service {
             if result.items.is_empty() {
                 break;
             }
-            let deletes = result.items.iter().map(|i| roost_engines::WriteOp::Delete(i.key())).collect();
+            // A comment's lookup item lives outside the partition: its id ends the path.
+            let lookups = result
+                .items
+                .iter()
+                .filter_map(|i| comment_id_of_sk(&i.sk))
+                .map(|cid| roost_engines::WriteOp::Delete(keys::comment(cid)));
+            let deletes =
+                result.items.iter().map(|i| roost_engines::WriteOp::Delete(i.key())).chain(lookups).collect();
             self.store.batch_write(deletes).await?;
             if result.last_key.is_none() {
                 break;

@@ -199,3 +199,70 @@ pub struct Engagement {
     pub like_count: i64,
     pub comment_count: i64,
 }
+
+/// A comment as stored in its thread item (`POST#pid / COMMENT#path`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredComment {
+    pub id: String,
+    pub post_id: String,
+    pub parent_id: Option<String>,
+    pub author_id: String,
+    pub text: String,
+    pub created_at: String,
+    /// Replies above the stored path's depth cap keep their real parent here but are filed
+    /// under an ancestor, so this is the depth of the path, not of the conversation.
+    pub depth: u32,
+    pub deleted: bool,
+}
+
+/// Comment, as docs/api.md defines it. A deleted comment keeps its place in the thread (its
+/// replies stay) with `deleted: true` and an empty `text`; its author is still shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Comment {
+    pub id: String,
+    pub post_id: String,
+    pub parent_id: Option<String>,
+    pub author: UserSummary,
+    pub text: String,
+    pub created_at: String,
+    /// 0 for a comment on the post, 1 for a reply to it, ...; capped for display.
+    pub depth: u32,
+    pub deleted: bool,
+}
+
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationKind {
+    /// `actor` followed you.
+    Follow,
+    /// `actor` liked your post `post_id`.
+    Like,
+    /// `actor` commented (`comment_id`) on your post `post_id`.
+    Comment,
+    /// `actor` replied (`comment_id`) to your comment on post `post_id`.
+    Reply,
+    /// `actor` mentioned you in post `post_id` (or in its comment `comment_id`).
+    Mention,
+}
+
+/// Notification, as docs/api.md defines it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: String,
+    pub kind: NotificationKind,
+    pub actor: UserSummary,
+    pub post_id: Option<String>,
+    pub comment_id: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// `GET /api/me`: the caller's user, and how many notifications are unread.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    /// Notifications newer than the read marker, counted up to 100.
+    pub unread_notifications: u32,
+}

@@ -15,7 +15,8 @@ use crate::config::ttl;
 use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
-use crate::model::{Caller, Image, Paged, Post, StoredPost};
+use crate::model::{Caller, Image, NotificationKind, Paged, Post, StoredPost};
+use crate::notifications::NewNotification;
 use crate::trending::Engagement;
 use crate::{feed, ids, keys, post_search, time, Service};
 
@@ -97,6 +98,8 @@ impl Service {
             other => other.into(),
         })?;
         self.cache_set_json(&self.ck.post(&id), &stored, ttl::POST).await;
+        let mention = NewNotification::new(NotificationKind::Mention, &author.id).post(&id);
+        self.notify_mentions(&stored.text, mention, std::slice::from_ref(&author.id)).await;
         self.forget_profiles(&[author.id.as_str()]).await;
         self.push_to_cached_feeds(std::slice::from_ref(&author.id), &id).await?;
         self.note_recent_post(&author.id, &id).await;
@@ -174,14 +177,7 @@ impl Service {
     /// caches at once, and every follower's feed through a queued job.
     pub async fn delete_post(&self, caller: &Caller, pid: &str) -> ServiceResult<()> {
         let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
-        if post.author_id != caller.user_id {
-            let me = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
-            if !me.is_moderator() {
-                return Err(ServiceError::Forbidden(
-                    "only the author or a moderator may delete a post".into(),
-                ));
-            }
-        }
+        self.ensure_author_or_moderator(caller, &post.author_id, "post").await?;
         let mut ops = vec![
             TxOp::Delete { key: keys::post(pid), cond: Cond::Exists },
             TxOp::Update {
@@ -204,6 +200,24 @@ impl Service {
         self.forget_recent_post(&post.author_id, pid).await;
         self.forget_trending(pid).await;
         self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id }).await
+    }
+
+    /// Only the author of a post or comment (`what`), or a moderator, may remove it.
+    pub(crate) async fn ensure_author_or_moderator(
+        &self,
+        caller: &Caller,
+        author_id: &str,
+        what: &str,
+    ) -> ServiceResult<()> {
+        if author_id == caller.user_id {
+            return Ok(());
+        }
+        let me = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
+        if me.is_moderator() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(format!("only the author or a moderator may delete a {what}")))
+        }
     }
 
     /// A user's posts, newest first.

@@ -289,14 +289,11 @@ impl Service {
     /// The caller's notifications newer than `after`, oldest first, as events.
     async fn replay_notifications(&self, uid: &str, after: &str) -> ServiceResult<VecDeque<StreamEvent>> {
         tracing::debug!(uid, after, limit = REPLAY_MAX, "resuming notifications");
-        // LEAD: once notifications.rs is merged, read here the recipient's stored
-        // notifications with id > `after`, oldest first, at most REPLAY_MAX, as the API
-        // shows them, e.g. `self.notifications_after(uid, after, REPLAY_MAX).await?`.
-        let newer: Vec<serde_json::Value> = Vec::new();
+        let newer = self.notifications_after(uid, after, REPLAY_MAX).await?;
         Ok(newer
             .into_iter()
             .map(|n| {
-                let id = n.get("id").and_then(|id| id.as_str()).map(str::to_string);
+                let id = Some(n.id.clone());
                 StreamEvent::new("notification", id, &n)
             })
             .collect())

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use roost_service::accounts::{LoginInput, ProfileEdit, RegisterInput};
-use roost_service::model::{SignedIn, User};
+use roost_service::model::{Me, SignedIn, User};
 use roost_service::Service;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -48,10 +48,10 @@ pub async fn logout(State(service): State<Service>, Auth(caller): Auth) -> ApiRe
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The signed-in user.
+/// The signed-in user, with `unread_notifications` (counted up to 100).
 #[utoipa::path(get, path = "/api/me", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn me(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<axum::Json<User>> {
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<axum::Json<Me>> {
     Ok(axum::Json(service.me(&caller).await?))
 }
 

@@ -1,8 +1,10 @@
 //! The route table: one module per tag (section) of docs/api.md.
 
 pub(crate) mod accounts;
+pub(crate) mod comments;
 pub(crate) mod discovery;
 pub(crate) mod feeds;
+pub(crate) mod notifications;
 pub(crate) mod ops;
 pub(crate) mod posts;
 pub(crate) mod presence;
@@ -24,8 +26,10 @@ pub(crate) fn all() -> OpenApiRouter<Service> {
         .merge(accounts::router())
         .merge(users::router())
         .merge(posts::router())
+        .merge(comments::router())
         .merge(feeds::router())
         .merge(discovery::router())
+        .merge(notifications::router())
         .merge(stream::router())
         .merge(presence::router())
         .merge(ops::router())

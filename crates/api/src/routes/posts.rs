@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use roost_service::media::MediaContent;
-use roost_service::model::{LikeState, Image, Post};
+use roost_service::model::{Image, LikeState, Post};
 use roost_service::posts::NewPost;
 use roost_service::{Service, ServiceError};
 use utoipa_axum::router::OpenApiRouter;
