@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, runnable on a fresh machine: installs Redis and the moto server
-# (DynamoDB and S3 APIs) when missing, starts them on free loopback ports, runs every test
-# (the distributed engines' suites and the HTTP suite in both modes), and stops them again.
+# (DynamoDB and S3 APIs) when missing, starts them on free loopback ports, checks formatting
+# and clippy, runs every test (the distributed engines' suites and the HTTP suite in both
+# modes), and stops them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Lint first: a formatting slip or a clippy warning fails in seconds, not after the suites.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
