@@ -17,7 +17,8 @@ services_start
 trap services_stop EXIT
 
 # Everything (unit tests, the engine conformance suites against SQLite, the in-process cache,
-# Redis and moto, and the HTTP suite on embedded engines) ...
-cargo test --workspace "$@"
+# Redis and moto, and the HTTP suite on embedded engines), the suites that need the services
+# included: the `services` features build them (plain `cargo test` leaves them out) ...
+cargo test --workspace --features roost/services,roost-distributed/services "$@"
 # ... then the HTTP suite again with DynamoDB + Redis + S3 behind the same binary.
-ROOST_TEST_MODE=distributed cargo test -p roost --tests "$@"
+ROOST_TEST_MODE=distributed cargo test -p roost --tests --features services "$@"
