@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, runnable on a fresh machine: installs Redis and the moto server
-# (DynamoDB and S3 APIs) when missing, starts them on free loopback ports, runs every test
-# (the distributed engines' suites and the HTTP suite in both modes), and stops them again.
+# (DynamoDB and S3 APIs) when missing, starts them on free loopback ports, checks formatting
+# and clippy, runs every test (the distributed engines' suites and the HTTP suite in both
+# modes), and stops them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Lint first: a formatting slip or a clippy warning fails in seconds, not after the suites.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
@@ -12,7 +17,8 @@ services_start
 trap services_stop EXIT
 
 # Everything (unit tests, the engine conformance suites against SQLite, the in-process cache,
-# Redis and moto, and the HTTP suite on embedded engines) ...
-cargo test --workspace "$@"
+# Redis and moto, and the HTTP suite on embedded engines), the suites that need the services
+# included: the `services` features build them (plain `cargo test` leaves them out) ...
+cargo test --workspace --features roost/services,roost-distributed/services "$@"
 # ... then the HTTP suite again with DynamoDB + Redis + S3 behind the same binary.
-ROOST_TEST_MODE=distributed cargo test -p roost --tests "$@"
+ROOST_TEST_MODE=distributed cargo test -p roost --tests --features services "$@"

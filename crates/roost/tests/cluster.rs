@@ -3,7 +3,8 @@
 //! revokes everywhere, and jobs a killed instance left pending are finished by another.
 //!
 //! These tests always run on the distributed engines (the embedded ones belong to one
-//! process), so they need the services `scripts/test.sh` starts.
+//! process), so they need the services `scripts/test.sh` starts, and are built only with
+//! the `services` feature it turns on.
 
 mod common;
 

@@ -18,8 +18,11 @@ use serde::de::DeserializeOwned;
 /// Shards, so that concurrent requests rarely wait on one another's lookups.
 const SHARDS: usize = 16;
 
+/// One shard: each key's value and the cache bytes it was decoded from.
+type Shard<T> = Mutex<HashMap<String, (Bytes, Arc<T>), foldhash::fast::RandomState>>;
+
 pub(crate) struct DecodeMemo<T> {
-    shards: Box<[Mutex<HashMap<String, (Bytes, Arc<T>), foldhash::fast::RandomState>>]>,
+    shards: Box<[Shard<T>]>,
     /// Entries a shard holds before it is emptied and starts over: a crude bound, but the
     /// memo only ever saves work, and the hot entries come straight back.
     shard_capacity: usize,

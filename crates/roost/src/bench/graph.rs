@@ -184,6 +184,17 @@ mod tests {
     }
 
     #[test]
+    fn loads_a_file_and_names_it_when_it_cannot() {
+        let path = std::env::temp_dir().join(format!("roost-graph-test-{}.edges", std::process::id()));
+        std::fs::write(&path, "% a comment\n1 2\n2 3\n").unwrap();
+        let g = Graph::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((g.nodes(), g.follows().len()), (3, 4));
+        let err = Graph::load(&path).unwrap_err();
+        assert!(format!("{err:#}").contains(&path.display().to_string()), "{err:#}");
+    }
+
+    #[test]
     fn generated_graphs_are_power_law_with_celebrities() {
         let mut r = rng(7);
         let mut g = barabasi_albert(2_000, 4, &mut r);
