@@ -10,6 +10,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::sse::EventReader;
 use common::{eventually, redis_cli, Client, Server, Setup};
 use serde_json::{json, Value};
 
@@ -135,4 +136,29 @@ async fn jobs_pending_on_a_killed_instance_are_finished_by_another() {
         (post["like_count"] == 40).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn writes_on_one_instance_reach_a_stream_open_on_another() {
+    let (a, b) = pair().await;
+    let (alice, _) = a.client().register("alice").await;
+    let (bob, bob_user) = a.client().register("bob").await;
+    alice.follow(bob_user["id"].as_str().unwrap()).await;
+    let mut stream = EventReader::open(&via(&b, &alice)).await;
+
+    let post = bob.create_post("across instances").await;
+    assert_eq!(stream.expect("post").await.data["id"], post["id"]);
+
+    let mine = alice.create_post("like me").await;
+    let mine_id = mine["id"].as_str().unwrap();
+    bob.post(&format!("/api/posts/{mine_id}/like"), json!({})).await.expect(200);
+    let [engagement, like] = stream.expect_each(["engagement", "notification"]).await;
+    assert_eq!(engagement.data, json!({"post_id": mine_id, "like_count": 1, "comment_count": 0}));
+    assert_eq!((like.data["kind"].as_str(), like.data["post_id"].as_str()), (Some("like"), Some(mine_id)));
+    assert_eq!(like.id.as_deref(), like.data["id"].as_str());
+
+    bob.post(&format!("/api/posts/{mine_id}/comments"), json!({"text": "nice"})).await.expect(201);
+    let [engagement, comment] = stream.expect_each(["engagement", "notification"]).await;
+    assert_eq!(engagement.data["comment_count"], 1);
+    assert_eq!(comment.data["kind"], "comment");
 }

@@ -1,92 +1,14 @@
 //! `GET /api/stream` over HTTP (docs/api.md, "realtime"): a new post reaches its author's
 //! followers' streams, a like reaches the streams of the post's author and of whoever
 //! loaded the post, each within a second; the token may come in the query on this route
-//! only; closed streams do not disturb the others. In distributed mode, a write through one
-//! instance reaches a stream open on another (the cache's pub/sub is Redis).
+//! only; closed streams do not disturb the others. (`cluster.rs` has the same across two
+//! instances.)
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Client, Server, Setup};
-use reqwest::StatusCode;
+use common::sse::EventReader;
+use common::Server;
 use serde_json::{json, Value};
-
-/// How soon an event must arrive after the write that caused it.
-const WITHIN: Duration = Duration::from_secs(1);
-
-/// One parsed server-sent event.
-#[derive(Debug)]
-struct SseEvent {
-    event: String,
-    id: Option<String>,
-    data: Value,
-}
-
-/// An open stream, read event by event.
-struct EventReader {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl EventReader {
-    async fn open(client: &Client) -> EventReader {
-        let response = client.request(reqwest::Method::GET, "/api/stream").send().await.unwrap();
-        EventReader::from_response(response)
-    }
-
-    fn from_response(response: reqwest::Response) -> EventReader {
-        assert_eq!(response.status(), StatusCode::OK);
-        let content_type = response.headers()["content-type"].to_str().unwrap();
-        assert!(content_type.starts_with("text/event-stream"), "{content_type}");
-        EventReader { response, buffer: String::new() }
-    }
-
-    /// The next event (comment-only blocks, the keep-alives, are skipped).
-    async fn next(&mut self) -> SseEvent {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                if let Some(event) = parse(&block) {
-                    return event;
-                }
-                continue;
-            }
-            let chunk = self.response.chunk().await.unwrap().expect("the stream ended");
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    /// The next event of kind `kind`, which must come within `WITHIN`.
-    async fn expect(&mut self, kind: &str) -> SseEvent {
-        tokio::time::timeout(WITHIN, async {
-            loop {
-                let event = self.next().await;
-                if event.event == kind {
-                    return event;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no {kind} event within {WITHIN:?}"))
-    }
-}
-
-fn parse(block: &str) -> Option<SseEvent> {
-    let (mut event, mut id, mut data) = (None, None, Vec::new());
-    for line in block.lines() {
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "event" => event = Some(value.to_string()),
-            "id" => id = Some(value.to_string()),
-            "data" => data.push(value),
-            _ => {}
-        }
-    }
-    let event = event?;
-    Some(SseEvent { event, id, data: serde_json::from_str(&data.join("\n")).expect("data is JSON") })
-}
 
 fn id_of(value: &Value) -> &str {
     value["id"].as_str().unwrap()
@@ -190,23 +112,50 @@ async fn closed_streams_do_not_disturb_open_ones() {
 }
 
 #[tokio::test]
-async fn a_write_on_one_instance_reaches_a_stream_on_another() {
-    // Two instances share a deployment only on the distributed engines (scripts/test.sh).
-    if !common::distributed() {
-        return;
-    }
-    let setup = Setup::distributed();
-    let (one, other) = (setup.start().await, setup.start().await);
-    let (alice, _) = one.client().register("alice").await;
-    let (bob, bob_user) = one.client().register("bob").await;
-    alice.follow(id_of(&bob_user)).await;
-    let alice_there = Client { base: other.base.clone(), ..alice.clone() };
-    let mut stream = EventReader::open(&alice_there).await;
+async fn a_like_and_a_comment_reach_the_authors_stream_as_notification_and_engagement() {
+    let server = Server::start().await;
+    let anonymous = server.client();
+    let (alice, _) = anonymous.register("alice").await;
+    let (bob, _) = anonymous.register("bob").await;
+    let post = alice.create_post("talk to me").await;
+    let pid = id_of(&post);
+    let mut stream = EventReader::open(&alice).await;
 
-    let post = bob.create_post("across instances").await;
-    assert_eq!(stream.expect("post").await.data["id"], post["id"]);
-    let mine = alice.create_post("like me").await;
-    bob.post(&format!("/api/posts/{}/like", id_of(&mine)), json!({})).await.expect(200);
-    let expected = json!({"post_id": mine["id"], "like_count": 1, "comment_count": 0});
-    assert_eq!(stream.expect("engagement").await.data, expected);
+    bob.post(&format!("/api/posts/{pid}/like"), json!({})).await.expect(200);
+    let [engagement, like] = stream.expect_each(["engagement", "notification"]).await;
+    assert_eq!(engagement.data, json!({"post_id": pid, "like_count": 1, "comment_count": 0}));
+    assert_eq!(
+        (like.data["kind"].as_str(), like.data["actor"]["username"].as_str()),
+        (Some("like"), Some("bob"))
+    );
+    assert_eq!(like.id.as_deref(), like.data["id"].as_str(), "the event id is the notification's");
+
+    bob.post(&format!("/api/posts/{pid}/comments"), json!({"text": "hi @alice"})).await.expect(201);
+    let [engagement, comment] = stream.expect_each(["engagement", "notification"]).await;
+    assert_eq!(engagement.data, json!({"post_id": pid, "like_count": 1, "comment_count": 1}));
+    assert_eq!(comment.data["kind"], "comment");
+}
+
+#[tokio::test]
+async fn a_resumed_stream_replays_the_notifications_it_missed() {
+    let server = Server::start().await;
+    let anonymous = server.client();
+    let (alice, alice_user) = anonymous.register("alice").await;
+    let (bob, _) = anonymous.register("bob").await;
+    let (carol, _) = anonymous.register("carol").await;
+    let mut stream = EventReader::open(&alice).await;
+    bob.follow(id_of(&alice_user)).await;
+    let first = stream.expect("notification").await;
+    drop(stream);
+    carol.follow(id_of(&alice_user)).await;
+
+    let request = alice
+        .request(reqwest::Method::GET, "/api/stream")
+        .header("Last-Event-ID", first.id.clone().expect("an event id"));
+    let mut resumed = EventReader::from_response(request.send().await.unwrap());
+    let missed = resumed.expect("notification").await;
+    assert_eq!(
+        (missed.data["kind"].as_str(), missed.data["actor"]["username"].as_str()),
+        (Some("follow"), Some("carol"))
+    );
 }

@@ -7,6 +7,8 @@
 //! own table, bucket and cache namespace). `scripts/test.sh` runs the suite in both.
 #![allow(dead_code)]
 
+pub mod sse;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
