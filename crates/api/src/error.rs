@@ -7,11 +7,14 @@ use roost_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// The body of every error response.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
+    /// What went wrong.
     pub error: ErrorDetail,
 }
 
+/// Why a request failed, for programs (`code`) and for people (`message`).
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable snake_case code clients can branch on.
@@ -30,13 +33,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError { status, code, message: message.into(), retry_after_secs: None }
     }
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
     /// A body axum would not read: over the body limit (413), else malformed (400).

@@ -1,6 +1,7 @@
 //! The HTTP layer of Roost (docs/api.md): routes, the auth extractor, request parsing, and the
 //! one place where service errors become the contract's error body. Handlers are thin:
 //! extract, call one service method, answer. No business rules live here.
+#![warn(missing_docs)]
 
 mod access_log;
 mod error;

@@ -22,6 +22,7 @@ use roost_engines::{EngineError, EngineResult, ObjectMedia, Presigner};
 /// Where the media bucket lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct S3Config {
+    /// Name of the bucket that holds the images.
     pub bucket: String,
     /// `None`: `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`.
     pub region: Option<String>,
@@ -32,6 +33,7 @@ pub struct S3Config {
 }
 
 impl S3Config {
+    /// Defaults for `bucket`: AWS's own endpoint, region from the environment.
     pub fn new(bucket: impl Into<String>) -> Self {
         S3Config { bucket: bucket.into(), region: None, endpoint: None }
     }

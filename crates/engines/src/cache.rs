@@ -31,14 +31,17 @@ pub type Subscription = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
 pub struct QueueMessage {
     /// Stream entry id; ids of one stream increase in the order of `xadd`.
     pub id: String,
+    /// The job as `xadd` received it.
     pub payload: Bytes,
     /// How many times the message was delivered (1 the first time).
     pub deliveries: u64,
 }
 
+/// `Cache`: hot copies, pub/sub and a durable work queue, with Redis's semantics.
 #[async_trait]
 pub trait Cache: Send + Sync + 'static {
     // --- strings ---
+    /// `GET`: `None` when the key is missing or expired.
     async fn get(&self, key: &str) -> EngineResult<Option<Bytes>>;
     /// `MGET`: one answer per key, in order.
     async fn mget(&self, keys: &[String]) -> EngineResult<Vec<Option<Bytes>>>;
@@ -48,6 +51,7 @@ pub trait Cache: Send + Sync + 'static {
     async fn set_nx(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> EngineResult<bool>;
     /// `DEL`: how many keys existed.
     async fn del(&self, keys: &[String]) -> EngineResult<u64>;
+    /// `EXISTS` for one key.
     async fn exists(&self, key: &str) -> EngineResult<bool>;
     /// `EXPIRE`: false when the key does not exist.
     async fn expire(&self, key: &str, ttl: Duration) -> EngineResult<bool>;
@@ -59,7 +63,9 @@ pub trait Cache: Send + Sync + 'static {
     async fn zincrby(&self, key: &str, delta: f64, member: &str) -> EngineResult<f64>;
     /// `ZREM`: how many members were removed.
     async fn zrem(&self, key: &str, members: &[String]) -> EngineResult<u64>;
+    /// `ZSCORE`: `None` when the key or the member is missing.
     async fn zscore(&self, key: &str, member: &str) -> EngineResult<Option<f64>>;
+    /// `ZCARD`: 0 for a missing key.
     async fn zcard(&self, key: &str) -> EngineResult<u64>;
     /// `ZREVRANGE key start stop WITHSCORES`: highest score first.
     async fn zrevrange(&self, key: &str, start: i64, stop: i64) -> EngineResult<Vec<(String, f64)>>;
@@ -80,8 +86,11 @@ pub trait Cache: Send + Sync + 'static {
     async fn sadd(&self, key: &str, members: &[String]) -> EngineResult<u64>;
     /// `SREM`: how many members were removed.
     async fn srem(&self, key: &str, members: &[String]) -> EngineResult<u64>;
+    /// `SISMEMBER`.
     async fn sismember(&self, key: &str, member: &str) -> EngineResult<bool>;
+    /// `SCARD`: 0 for a missing key.
     async fn scard(&self, key: &str) -> EngineResult<u64>;
+    /// `SMEMBERS`, in no particular order.
     async fn smembers(&self, key: &str) -> EngineResult<Vec<String>>;
     /// `SCARD` of many keys in one round trip (a pipeline in Redis).
     async fn scard_many(&self, keys: &[String]) -> EngineResult<Vec<u64>>;
@@ -91,10 +100,13 @@ pub trait Cache: Send + Sync + 'static {
     // --- hashes ---
     /// `HINCRBY`: the field's new value.
     async fn hincrby(&self, key: &str, field: &str, delta: i64) -> EngineResult<i64>;
+    /// `HGETALL` of a hash of counters, in no particular order.
     async fn hgetall(&self, key: &str) -> EngineResult<Vec<(String, i64)>>;
 
     // --- pub/sub ---
+    /// `PUBLISH`: delivered to the channel's current subscribers, not stored.
     async fn publish(&self, channel: &str, message: Bytes) -> EngineResult<()>;
+    /// `SUBSCRIBE`: the messages published on `channel` from now on.
     async fn subscribe(&self, channel: &str) -> EngineResult<Subscription>;
 
     // --- durable work queue (streams + consumer groups) ---

@@ -9,6 +9,7 @@
 //! (`roost-distributed`). Both run the same `conformance` suites (behind the feature of that
 //! name, which only their tests turn on), which is how we know the service above cannot tell
 //! them apart.
+#![warn(missing_docs)]
 
 pub mod cache;
 #[cfg(feature = "conformance")]

@@ -12,11 +12,14 @@ use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOption
 
 use crate::error::{EngineError, EngineResult};
 
+/// An object's content as read back from the store.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MediaObject {
+    /// The whole object, as it was put.
     pub bytes: Bytes,
 }
 
+/// `Media`: image bytes in an object store, named as S3 names the operations.
 #[async_trait]
 pub trait Media: Send + Sync + 'static {
     /// `PutObject`.
@@ -35,6 +38,7 @@ pub trait Media: Send + Sync + 'static {
 /// features, which the embedded build does not compile; the S3 engine adapts it to this.
 #[async_trait]
 pub trait Presigner: Send + Sync + 'static {
+    /// A presigned GET URL for `path`, valid for `expires`.
     async fn presign_get(&self, path: &Path, expires: Duration) -> object_store::Result<String>;
 }
 
@@ -50,6 +54,7 @@ pub struct ObjectMedia {
 }
 
 impl ObjectMedia {
+    /// `Media` over `store`, presigning with `signer` where given; `keeps_attributes` says whether the backend stores Content-Type.
     pub fn new(
         store: Arc<dyn ObjectStore>,
         signer: Option<Arc<dyn Presigner>>,

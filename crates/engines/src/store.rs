@@ -28,11 +28,14 @@ pub const RESERVED_ATTRS: [&str; 7] = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk",
 /// The primary key of an item.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Key {
+    /// Partition key: which partition the item lives in.
     pub pk: String,
+    /// Sort key: the item's place within its partition.
     pub sk: String,
 }
 
 impl Key {
+    /// A key from its partition and sort keys.
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
         Key { pk: pk.into(), sk: sk.into() }
     }
@@ -42,7 +45,9 @@ impl Key {
 /// onto DynamoDB types: string S, number N, bool BOOL, null NULL, array L, object M).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
+    /// Partition key.
     pub pk: String,
+    /// Sort key within the partition.
     pub sk: String,
     /// (partition, sort) key in the first global secondary index, if the item is in it.
     pub gsi1: Option<(String, String)>,
@@ -50,28 +55,35 @@ pub struct Item {
     pub gsi2: Option<(String, String)>,
     /// Expiry in seconds since the Unix epoch; the item vanishes from reads after it.
     pub ttl: Option<i64>,
+    /// Every other attribute, by name; none may be one of `RESERVED_ATTRS`.
     pub attrs: Map<String, Value>,
 }
 
 impl Item {
+    /// An item with only its key: no index keys, no TTL, no attributes.
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
         Item { pk: pk.into(), sk: sk.into(), gsi1: None, gsi2: None, ttl: None, attrs: Map::new() }
     }
+    /// The item's primary key.
     pub fn key(&self) -> Key {
         Key::new(self.pk.clone(), self.sk.clone())
     }
+    /// The item with its `gsi1` key set.
     pub fn with_gsi1(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
         self.gsi1 = Some((pk.into(), sk.into()));
         self
     }
+    /// The item with its `gsi2` key set.
     pub fn with_gsi2(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
         self.gsi2 = Some((pk.into(), sk.into()));
         self
     }
+    /// The item expiring at `epoch_secs` (seconds since the Unix epoch).
     pub fn with_ttl(mut self, epoch_secs: i64) -> Self {
         self.ttl = Some(epoch_secs);
         self
     }
+    /// The item with attribute `name` set to `value`.
     pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.attrs.insert(name.to_string(), value.into());
         self
@@ -87,9 +99,11 @@ impl Item {
     pub fn attrs_as<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
         T::deserialize(Value::Object(self.attrs.clone()))
     }
+    /// Attribute `name` when it is a string.
     pub fn str(&self, name: &str) -> Option<&str> {
         self.attrs.get(name).and_then(Value::as_str)
     }
+    /// Attribute `name` when it is an integer.
     pub fn int(&self, name: &str) -> Option<i64> {
         self.attrs.get(name).and_then(Value::as_i64)
     }
@@ -102,6 +116,7 @@ impl Item {
 /// A condition on the item a write touches (a subset of DynamoDB's condition expressions).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Cond {
+    /// No condition: the write always applies.
     #[default]
     None,
     /// `attribute_exists(pk)`
@@ -116,23 +131,30 @@ pub enum Cond {
 /// counts as 0), `REMOVE` attributes.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Update {
+    /// `SET name = value` for each pair.
     pub set: Vec<(String, Value)>,
+    /// `ADD name delta` for each pair.
     pub add: Vec<(String, i64)>,
+    /// `REMOVE name` for each attribute.
     pub remove: Vec<String>,
 }
 
 impl Update {
+    /// An empty expression.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Adds `SET name = value`.
     pub fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.set.push((name.to_string(), value.into()));
         self
     }
+    /// Adds `ADD name delta` to a numeric counter.
     pub fn add(mut self, name: &str, delta: i64) -> Self {
         self.add.push((name.to_string(), delta));
         self
     }
+    /// Adds `REMOVE name`.
     pub fn remove(mut self, name: &str) -> Self {
         self.remove.push(name.to_string());
         self
@@ -160,39 +182,54 @@ impl Update {
 /// Which key a query reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Index {
+    /// The table's own key (`pk`, `sk`).
     Table,
+    /// The first global secondary index.
     Gsi1,
+    /// The second global secondary index.
     Gsi2,
 }
 
 /// A condition on the sort key of the index queried.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SkCond {
+    /// Every sort key.
     All,
+    /// Sort key equal to the value.
     Eq(String),
+    /// Sort key starting with the prefix.
     BeginsWith(String),
     /// Inclusive at both ends, like DynamoDB's `BETWEEN`.
     Between(String, String),
+    /// Sort key below the value.
     Lt(String),
+    /// Sort key at or below the value.
     Le(String),
+    /// Sort key above the value.
     Gt(String),
+    /// Sort key at or above the value.
     Ge(String),
 }
 
 /// `KeyConditionExpression`: one partition, and a condition on the sort key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyCondition {
+    /// The partition (of the index queried) to read.
     pub pk: String,
+    /// Which sort keys of the partition match.
     pub sk: SkCond,
 }
 
 impl KeyCondition {
+    /// Every item of partition `pk`.
     pub fn pk(pk: impl Into<String>) -> Self {
         KeyCondition { pk: pk.into(), sk: SkCond::All }
     }
+    /// The items of partition `pk` whose sort key starts with `prefix`.
     pub fn begins_with(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
         KeyCondition { pk: pk.into(), sk: SkCond::BeginsWith(prefix.into()) }
     }
+    /// The same partition with sort-key condition `sk`.
     pub fn with_sk(mut self, sk: SkCond) -> Self {
         self.sk = sk;
         self
@@ -203,8 +240,11 @@ impl KeyCondition {
 /// last item, and its index sort key when the query read a GSI.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartKey {
+    /// Partition key of the last item read.
     pub pk: String,
+    /// Sort key of the last item read.
     pub sk: String,
+    /// Its sort key in the GSI queried; `None` for table queries and scans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isk: Option<String>,
 }
@@ -212,27 +252,34 @@ pub struct StartKey {
 /// How many items, in which direction, from where.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
+    /// The most items to return.
     pub limit: usize,
     /// `ScanIndexForward`: ascending sort keys when true.
     pub forward: bool,
+    /// Where to resume; `None` starts from the beginning.
     pub start: Option<StartKey>,
 }
 
 impl Page {
+    /// Up to `limit` items in ascending sort-key order, from the start.
     pub fn forward(limit: usize) -> Self {
         Page { limit, forward: true, start: None }
     }
+    /// Up to `limit` items in descending sort-key order, from the end.
     pub fn backward(limit: usize) -> Self {
         Page { limit, forward: false, start: None }
     }
+    /// The same page, resuming after `start`.
     pub fn after(mut self, start: Option<StartKey>) -> Self {
         self.start = start;
         self
     }
 }
 
+/// One page of a query or scan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryPage {
+    /// The matching items, in the order of the query.
     pub items: Vec<Item>,
     /// `Some` exactly when more items match; pass it back as `Page::start`.
     pub last_key: Option<StartKey>,
@@ -253,27 +300,40 @@ impl QueryPage {
 /// One operation of a `transact_write`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TxOp {
+    /// `Put`: writes the whole item.
     Put {
+        /// The item to write.
         item: Item,
+        /// Must hold on the item as it is, or the transaction fails.
         cond: Cond,
     },
+    /// `Update`: applies an update expression, creating the item when missing.
     Update {
+        /// The item to update.
         key: Key,
+        /// The expression to apply.
         update: Update,
+        /// Must hold on the item as it is, or the transaction fails.
         cond: Cond,
     },
+    /// `Delete`: removes the item.
     Delete {
+        /// The item to delete.
         key: Key,
+        /// Must hold on the item as it is, or the transaction fails.
         cond: Cond,
     },
     /// `ConditionCheck`: writes nothing, but the transaction fails unless `cond` holds.
     Check {
+        /// The item to check.
         key: Key,
+        /// What must hold on it.
         cond: Cond,
     },
 }
 
 impl TxOp {
+    /// The key of the item the operation touches.
     pub fn key(&self) -> Key {
         match self {
             TxOp::Put { item, .. } => item.key(),
@@ -285,16 +345,20 @@ impl TxOp {
 /// Why one operation of a cancelled transaction failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CancelReason {
+    /// The operation's condition did not hold.
     ConditionFailed,
 }
 
 /// One unconditional write of a `batch_write`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteOp {
+    /// Writes the whole item.
     Put(Item),
+    /// Removes the item, if present.
     Delete(Key),
 }
 
+/// `Store`: the primary store, with DynamoDB's item model and semantics.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// `GetItem` (consistent read).

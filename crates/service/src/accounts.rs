@@ -11,24 +11,34 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Me, Profile, SignedIn, User};
 use crate::{ids, keys, time, users, Service};
 
+/// `POST /api/auth/register`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct RegisterInput {
+    /// 3 to 30 characters of a-z, 0-9 and `_` (upper case is folded to lower).
     pub username: String,
+    /// 8 to 256 characters.
     pub password: String,
+    /// Name shown instead of the handle, 1 to 50 printable characters; the username when absent.
     pub display_name: Option<String>,
 }
 
+/// `POST /api/auth/login`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct LoginInput {
+    /// The username given at registration, in any case.
     pub username: String,
+    /// The account's password.
     pub password: String,
 }
 
 /// `PATCH /api/me`: absent fields stay as they are.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct ProfileEdit {
+    /// New name to show instead of the handle, 1 to 50 printable characters.
     pub display_name: Option<String>,
+    /// New free text about the user, at most 300 characters.
     pub bio: Option<String>,
+    /// Id of an image the caller uploaded, to become the avatar.
     pub avatar_media_id: Option<String>,
 }
 
@@ -64,10 +74,10 @@ const RESERVED: &[&str] = &[
 /// The cached value of a revoked session (user ids are never this).
 const REVOKED_SESSION: &[u8] = b"-";
 
-pub const MIN_PASSWORD: usize = 8;
-pub const MAX_PASSWORD: usize = 256;
-pub const MAX_DISPLAY_NAME: usize = 50;
-pub const MAX_BIO: usize = 300;
+pub(crate) const MIN_PASSWORD: usize = 8;
+pub(crate) const MAX_PASSWORD: usize = 256;
+pub(crate) const MAX_DISPLAY_NAME: usize = 50;
+pub(crate) const MAX_BIO: usize = 300;
 
 /// Usernames are unique case-insensitively, so they are kept in lower case.
 pub fn normalize_username(raw: &str) -> ServiceResult<String> {
@@ -106,6 +116,7 @@ fn check_bio(raw: &str) -> ServiceResult<String> {
 }
 
 impl Service {
+    /// Creates the account and signs it in.
     pub async fn register(&self, input: RegisterInput) -> ServiceResult<SignedIn> {
         let username = normalize_username(&input.username)?;
         let len = input.password.chars().count();
@@ -169,6 +180,7 @@ impl Service {
         Ok(SignedIn { user: User::from_profile(&profile, None), token })
     }
 
+    /// Opens a new session for the username and password.
     pub async fn login(&self, input: LoginInput) -> ServiceResult<SignedIn> {
         let Ok(username) = normalize_username(&input.username) else {
             return Err(ServiceError::InvalidCredentials);
@@ -240,6 +252,7 @@ impl Service {
         Ok(())
     }
 
+    /// The caller's own user, with the unread notification count.
     pub async fn me(&self, caller: &Caller) -> ServiceResult<Me> {
         let (profile, unread_notifications) =
             futures::try_join!(self.profile(&caller.user_id), self.unread_notifications(&caller.user_id))?;
@@ -247,6 +260,7 @@ impl Service {
         Ok(Me { user: User::from_profile(&profile, None), unread_notifications })
     }
 
+    /// Applies `edit` to the caller's profile and returns the result.
     pub async fn edit_profile(&self, caller: &Caller, edit: ProfileEdit) -> ServiceResult<User> {
         let before = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
         let mut update = Update::new();

@@ -30,8 +30,10 @@ pub const MAX_PATH_DEPTH: usize = 32;
 /// The deepest `depth` a comment is shown with; deeper replies are shown at this depth.
 pub const MAX_DISPLAY_DEPTH: u32 = 8;
 
+/// `POST /api/posts/{id}/comments`.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct NewComment {
+    /// The comment's text.
     #[serde(default)]
     pub text: String,
     /// The comment this one replies to (on the same post).
@@ -69,6 +71,7 @@ struct CommentRef {
 }
 
 impl Service {
+    /// Adds a comment by the caller to post `pid`, or a reply to one of its comments.
     pub async fn create_comment(
         &self,
         caller: &Caller,

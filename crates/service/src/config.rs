@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// What the service layer reads from configuration; every field has a default.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
@@ -17,6 +18,7 @@ pub struct ServiceConfig {
     /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes); tests
     /// lower them to register thousands of users quickly.
     pub argon2_memory_kib: u32,
+    /// Argon2id passes (see `argon2_memory_kib`).
     pub argon2_iterations: u32,
     /// The largest image accepted, in bytes.
     pub media_max_bytes: usize,
@@ -52,12 +54,16 @@ impl Default for ServiceConfig {
 /// Cache lifetimes (docs/architecture.md, "Cache keys").
 pub mod ttl {
     use super::Duration;
+    /// A cached profile.
     pub const PROFILE: Duration = Duration::from_secs(3600);
+    /// A cached post.
     pub const POST: Duration = Duration::from_secs(2 * 3600);
+    /// A cached list of followers.
     pub const FOLLOWER_LIST: Duration = Duration::from_secs(30 * 60);
     /// Sessions are re-checked against the store at least this often, in case the cache
     /// missed a revocation (the store is the only copy that counts).
     pub const SESSION: Duration = Duration::from_secs(5 * 60);
+    /// A cached username-to-id lookup.
     pub const USERNAME: Duration = Duration::from_secs(24 * 3600);
-    pub const SEARCH: Duration = Duration::from_secs(30);
+    pub(crate) const SEARCH: Duration = Duration::from_secs(30);
 }

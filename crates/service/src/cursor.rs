@@ -8,10 +8,11 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 
-pub fn encode<T: Serialize>(position: &T) -> String {
+pub(crate) fn encode<T: Serialize>(position: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
 }
 
+/// The position a cursor from `encode` carries; a cursor that is not one is a bad request.
 pub fn decode<T: DeserializeOwned>(cursor: &str) -> ServiceResult<T> {
     URL_SAFE_NO_PAD
         .decode(cursor)
@@ -20,18 +21,21 @@ pub fn decode<T: DeserializeOwned>(cursor: &str) -> ServiceResult<T> {
         .ok_or_else(|| ServiceError::BadRequest("invalid cursor".into()))
 }
 
-pub fn decode_start(cursor: Option<&str>) -> ServiceResult<Option<StartKey>> {
+pub(crate) fn decode_start(cursor: Option<&str>) -> ServiceResult<Option<StartKey>> {
     cursor.map(decode).transpose()
 }
 
 /// A page request as the API received it: `limit` 1..=100 (default 20), optional cursor.
 #[derive(Clone, Debug, Default)]
 pub struct PageRequest {
+    /// Page size asked for; `None` takes the default.
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page; `None` for the first page.
     pub cursor: Option<String>,
 }
 
 impl PageRequest {
+    /// The page size, checked to be 1..=100 (20 when absent).
     pub fn limit(&self) -> ServiceResult<usize> {
         self.limit_up_to(100)
     }

@@ -15,11 +15,14 @@ use crate::{ids, keys, Service};
 /// Which side of the graph a list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
+    /// The users who follow the user.
     Followers,
+    /// The users the user follows.
     Following,
 }
 
 impl Service {
+    /// Makes the caller follow `target` (an id or a username); following twice is harmless.
     pub async fn follow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
         let target = self.resolve_user(target).await?;
         let me = caller.user_id.as_str();
@@ -73,6 +76,7 @@ impl Service {
         self.follow_state(true, &target.id).await
     }
 
+    /// Makes the caller stop following `target` (an id or a username); harmless when not following.
     pub async fn unfollow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
         let target = self.resolve_user(target).await?;
         let me = caller.user_id.as_str();

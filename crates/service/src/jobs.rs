@@ -17,19 +17,38 @@ use crate::Service;
 const GROUP: &str = "workers";
 const STREAM: &str = "jobs";
 
+/// Work queued for the workers, serialized as JSON tagged by `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     /// Push a new post into its author's followers' feeds.
-    FanOut { post_id: String, author_id: String },
+    FanOut {
+        /// The new post.
+        post_id: String,
+        /// Its author, whose followers' feeds receive it.
+        author_id: String,
+    },
     /// Remove a deleted post from the feeds it was fanned out to.
-    Retract { post_id: String, author_id: String },
+    Retract {
+        /// The deleted post.
+        post_id: String,
+        /// Its author, whose followers' feeds held it.
+        author_id: String,
+    },
     /// Bring the store's like item and counter in line with a like or unlike the cache
     /// already answered.
-    SyncLike { post_id: String, user_id: String, liked: bool },
+    SyncLike {
+        /// The post liked or unliked.
+        post_id: String,
+        /// Who liked or unliked it.
+        user_id: String,
+        /// True for a like, false for an unlike.
+        liked: bool,
+    },
 }
 
 impl Job {
+    /// A job as `enqueue` serialized it; anything else is an internal error.
     pub fn decode(payload: &[u8]) -> ServiceResult<Job> {
         serde_json::from_slice(payload).map_err(|e| ServiceError::Internal(format!("unreadable job: {e}")))
     }
@@ -45,7 +64,7 @@ impl Job {
 }
 
 impl Service {
-    pub async fn enqueue(&self, job: &Job) -> ServiceResult<()> {
+    pub(crate) async fn enqueue(&self, job: &Job) -> ServiceResult<()> {
         let payload = serde_json::to_vec(job)?;
         self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(payload)).await?;
         Ok(())
@@ -72,6 +91,7 @@ impl Service {
         Ok(self.cache.xautoclaim(&self.ck.queue(STREAM), GROUP, consumer, idle, count).await?)
     }
 
+    /// Marks job `id` done, so it is never delivered again.
     pub async fn ack_job(&self, id: &str) -> ServiceResult<()> {
         self.cache.xack(&self.ck.queue(STREAM), GROUP, &[id.to_string()]).await?;
         Ok(())

@@ -4,13 +4,15 @@
 
 use roost_engines::Key;
 
+/// A user's profile item.
 pub fn user(uid: &str) -> Key {
     Key::new(format!("USER#{uid}"), "PROFILE")
 }
+/// The partition of everything filed under user `uid` (profile, graph edges).
 pub fn user_pk(uid: &str) -> String {
     format!("USER#{uid}")
 }
-pub fn username_gsi(name: &str) -> String {
+pub(crate) fn username_gsi(name: &str) -> String {
     format!("USERNAME#{name}")
 }
 /// The item that makes a username unique (a GSI cannot); it also holds the password hash,
@@ -26,12 +28,13 @@ pub fn follower_edge(uid: &str, fid: &str) -> Key {
 pub fn following_edge(fid: &str, uid: &str) -> Key {
     Key::new(format!("USER#{fid}"), format!("FOLLOWING#{uid}"))
 }
-pub fn followers_gsi(uid: &str) -> String {
+pub(crate) fn followers_gsi(uid: &str) -> String {
     format!("FOLLOWERS#{uid}")
 }
-pub fn following_gsi(fid: &str) -> String {
+pub(crate) fn following_gsi(fid: &str) -> String {
     format!("FOLLOWING#{fid}")
 }
+/// A session: which user it signs in, until it expires or is revoked.
 pub fn session(sid: &str) -> Key {
     Key::new(format!("SESSION#{sid}"), "META")
 }
@@ -41,45 +44,49 @@ pub fn search_pk(kind: &str, term: &str) -> String {
     let first = term.chars().next().unwrap_or('_');
     format!("SEARCH#{kind}#{first}")
 }
-pub fn search_sk(term: &str, uid: &str) -> String {
+pub(crate) fn search_sk(term: &str, uid: &str) -> String {
     format!("{term}#{uid}")
 }
+/// A post's item (text, media, counters).
 pub fn post(pid: &str) -> Key {
     Key::new(post_pk(pid), "META")
 }
-pub fn post_pk(pid: &str) -> String {
+pub(crate) fn post_pk(pid: &str) -> String {
     format!("POST#{pid}")
 }
 /// A user's posts, newest first, through gsi1.
 pub fn author_gsi(uid: &str) -> String {
     format!("AUTHOR#{uid}")
 }
-pub fn author_gsi_sk(pid: &str) -> String {
+pub(crate) fn author_gsi_sk(pid: &str) -> String {
     format!("POST#{pid}")
 }
 /// The public timeline: gsi2, one partition per hour so that no partition runs hot.
 pub fn timeline_gsi(hour_bucket: &str) -> String {
     format!("TIMELINE#{hour_bucket}")
 }
+/// `uid` likes post `pid`, filed in the post's partition.
 pub fn like(pid: &str, uid: &str) -> Key {
     Key::new(post_pk(pid), format!("LIKE#{uid}"))
 }
-pub fn liker_gsi(uid: &str) -> String {
+pub(crate) fn liker_gsi(uid: &str) -> String {
     format!("LIKER#{uid}")
 }
-pub fn feed_pk(uid: &str) -> String {
+pub(crate) fn feed_pk(uid: &str) -> String {
     format!("FEED#{uid}")
 }
-pub fn feed_entry(uid: &str, pid: &str) -> Key {
+pub(crate) fn feed_entry(uid: &str, pid: &str) -> Key {
     Key::new(feed_pk(uid), pid)
 }
 /// The accounts too big to fan out, one item each in one partition.
 pub fn celebrity(uid: &str) -> Key {
     Key::new("CELEBRITIES", uid)
 }
+/// An uploaded image's metadata item.
 pub fn media(mid: &str) -> Key {
     Key::new(format!("MEDIA#{mid}"), "META")
 }
+/// The stored key that signs session tokens when configuration gives none.
 pub fn token_secret() -> Key {
     Key::new("CONFIG#auth", "TOKEN_SECRET")
 }
@@ -90,6 +97,7 @@ pub fn token_secret() -> Key {
 /// its follower count (`07#uid` for 64..127 followers), so a backward query lists the most
 /// followed first and an entry moves only when the count crosses a power of two.
 pub const POPULAR_PK: &str = "POPULAR";
+/// `uid`'s entry in the popular-accounts index, under follower-count bucket `bucket`.
 pub fn popular(bucket: u32, uid: &str) -> Key {
     Key::new(POPULAR_PK, format!("{bucket:02}#{uid}"))
 }
@@ -98,7 +106,7 @@ pub fn popular(bucket: u32, uid: &str) -> Key {
 pub fn posting(term: &str, pid: &str) -> Key {
     Key::new(posting_pk(term), pid)
 }
-pub fn posting_pk(term: &str) -> String {
+pub(crate) fn posting_pk(term: &str) -> String {
     format!("WORD#{term}")
 }
 /// The post-search term dictionary (for prefix expansion), partitioned like user search.
@@ -126,6 +134,7 @@ pub fn comment(cid: &str) -> Key {
 pub fn notifications_pk(uid: &str) -> String {
     format!("NOTIF#{uid}")
 }
+/// Notification `nid` in user `uid`'s notification partition.
 pub fn notification(uid: &str, nid: &str) -> Key {
     Key::new(notifications_pk(uid), nid)
 }
@@ -145,9 +154,11 @@ pub struct CacheKeys {
 }
 
 impl CacheKeys {
+    /// Cache keys under namespace `ns` (`cache_namespace` of the configuration).
     pub fn new(ns: &str) -> Self {
         CacheKeys { ns: ns.to_string() }
     }
+    /// A user's cached profile.
     pub fn user(&self, uid: &str) -> String {
         format!("{}:user:{{{uid}}}", self.ns)
     }
@@ -156,15 +167,19 @@ impl CacheKeys {
     pub fn user_epoch(&self, uid: &str) -> String {
         format!("{}:user-epoch:{{{uid}}}", self.ns)
     }
+    /// A cached username-to-id lookup.
     pub fn username(&self, name: &str) -> String {
         format!("{}:username:{{{name}}}", self.ns)
     }
+    /// A session's cached user id (or its revoked marker).
     pub fn session(&self, sid: &str) -> String {
         format!("{}:session:{{{sid}}}", self.ns)
     }
+    /// A cached user-search answer for `query`.
     pub fn search(&self, query: &str) -> String {
         format!("{}:search:{{{query}}}", self.ns)
     }
+    /// A post's cached stored copy.
     pub fn post(&self, pid: &str) -> String {
         format!("{}:post:{{{pid}}}", self.ns)
     }
@@ -184,6 +199,7 @@ impl CacheKeys {
     pub fn celebrities(&self) -> String {
         format!("{}:celebrities", self.ns)
     }
+    /// Work queue `name` (a Redis stream).
     pub fn queue(&self, name: &str) -> String {
         format!("{}:queue:{{{name}}}", self.ns)
     }

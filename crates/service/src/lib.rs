@@ -4,6 +4,7 @@
 //! (`accounts`, `users`, `graph`, ...) as an `impl Service` block. This layer owns the
 //! cache-aside logic, cache invalidation and the jobs it queues for the workers; it knows
 //! nothing of HTTP (that is `roost-api`) nor of which engines it runs on.
+#![warn(missing_docs)]
 
 pub mod accounts;
 pub mod auth;
@@ -50,8 +51,11 @@ pub use error::{ServiceError, ServiceResult};
 /// The three engines the service runs on, chosen by configuration at startup.
 #[derive(Clone)]
 pub struct Engines {
+    /// The primary store, the source of truth.
     pub store: Arc<dyn Store>,
+    /// Hot copies, live events and the work queue.
     pub cache: Arc<dyn Cache>,
+    /// Image bytes.
     pub media: Arc<dyn Media>,
 }
 
@@ -97,10 +101,12 @@ impl Service {
         })
     }
 
+    /// The configuration the service was built with.
     pub fn config(&self) -> &ServiceConfig {
         &self.config
     }
 
+    /// The engines the service runs on, shared, not copied.
     pub fn engines(&self) -> Engines {
         Engines { store: self.store.clone(), cache: self.cache.clone(), media: self.media.clone() }
     }

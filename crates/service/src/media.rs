@@ -19,8 +19,11 @@ const PRESIGN_FOR: Duration = Duration::from_secs(3600);
 pub enum MediaContent {
     /// Fetch it from there (a presigned object-store URL).
     Redirect(String),
+    /// Serve these bytes (no presigning backend, or a thumbnail).
     Bytes {
+        /// The image's MIME type, for `Content-Type`.
         content_type: String,
+        /// The image itself.
         bytes: Bytes,
     },
 }
@@ -34,6 +37,7 @@ fn object_path(mid: &str, thumbnail: bool) -> String {
 }
 
 impl Service {
+    /// Stores an image the caller uploads (checked, stripped of metadata, thumbnailed).
     pub async fn upload_media(&self, caller: &Caller, bytes: Bytes) -> ServiceResult<Image> {
         if bytes.len() > self.config.media_max_bytes {
             return Err(self.too_large());
@@ -79,6 +83,7 @@ impl Service {
         ServiceError::TooLarge(format!("images may be at most {} bytes", self.config.media_max_bytes))
     }
 
+    /// Where to get image `mid` (or its thumbnail): a redirect or the bytes.
     pub async fn media_content(&self, mid: &str, thumbnail: bool) -> ServiceResult<MediaContent> {
         let item = self.store.get(&keys::media(mid)).await?.ok_or(ServiceError::NotFound("media"))?;
         let path = object_path(mid, thumbnail);

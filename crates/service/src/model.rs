@@ -7,17 +7,26 @@ use utoipa::ToSchema;
 /// A user's profile as stored in the `USER#uid / PROFILE` item and cached.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
+    /// Opaque, time-sortable user id (26 characters).
     pub id: String,
+    /// Unique handle chosen at registration.
     pub username: String,
+    /// Name shown instead of the handle.
     pub display_name: String,
+    /// Free text about the user; empty when unset.
     pub bio: String,
+    /// Where the avatar image is served; `None` when the user has none.
     pub avatar_url: Option<String>,
+    /// How many users follow this one.
     #[serde(default)]
     pub followers_count: i64,
+    /// How many users this one follows.
     #[serde(default)]
     pub following_count: i64,
+    /// How many posts the user has written.
     #[serde(default)]
     pub posts_count: i64,
+    /// When the user registered (RFC 3339).
     pub created_at: String,
     /// `user` or `moderator`.
     #[serde(default = "default_role")]
@@ -29,6 +38,7 @@ fn default_role() -> String {
 }
 
 impl Profile {
+    /// Whether the user may moderate other users' content.
     pub fn is_moderator(&self) -> bool {
         self.role == "moderator"
     }
@@ -37,14 +47,23 @@ impl Profile {
 /// User, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct User {
+    /// Opaque, time-sortable user id (26 characters).
     pub id: String,
+    /// Unique handle chosen at registration.
     pub username: String,
+    /// Name to show instead of the handle.
     pub display_name: String,
+    /// Free text about the user; empty when unset.
     pub bio: String,
+    /// Where the avatar image is served; null when the user has none.
     pub avatar_url: Option<String>,
+    /// How many users follow this one.
     pub followers_count: i64,
+    /// How many users this one follows.
     pub following_count: i64,
+    /// How many posts the user has written.
     pub posts_count: i64,
+    /// When the user registered (RFC 3339).
     pub created_at: String,
     /// Present only when the caller is signed in.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,6 +71,7 @@ pub struct User {
 }
 
 impl User {
+    /// The API's view of a stored profile; `followed_by_me` is `None` for anonymous callers.
     pub fn from_profile(p: &Profile, followed_by_me: Option<bool>) -> User {
         User {
             id: p.id.clone(),
@@ -71,9 +91,13 @@ impl User {
 /// The author summary embedded in posts, comments and notifications.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UserSummary {
+    /// Opaque, time-sortable user id (26 characters).
     pub id: String,
+    /// Unique handle chosen at registration.
     pub username: String,
+    /// Name to show instead of the handle.
     pub display_name: String,
+    /// Where the avatar image is served; null when the user has none.
     pub avatar_url: Option<String>,
 }
 
@@ -91,34 +115,43 @@ impl From<&Profile> for UserSummary {
 /// A cursor-paginated list, as every list endpoint answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Paged<T> {
+    /// This page's entries, in the list's order.
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
 /// A list without pagination (search, suggestions, trending).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Items<T> {
+    /// Every entry, in the list's order.
     pub items: Vec<T>,
 }
 
 /// `{user, token}`: the answer to register and login.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SignedIn {
+    /// The signed-in user.
     pub user: User,
+    /// Bearer token for the `Authorization` header, valid until logout or expiry.
     pub token: String,
 }
 
 /// The answer to follow and unfollow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FollowState {
+    /// Whether the caller now follows the user.
     pub following: bool,
+    /// The user's follower count after the change.
     pub followers_count: i64,
 }
 
 /// Who is calling: the user and the session the token named.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
+    /// The signed-in user.
     pub user_id: String,
+    /// The session the token names; logout revokes it.
     pub session_id: String,
 }
 
@@ -127,11 +160,17 @@ pub struct Caller {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = Media)]
 pub struct Image {
+    /// Opaque, time-sortable media id (26 characters).
     pub id: String,
+    /// Where the image is served (`/api/media/{id}`).
     pub url: String,
+    /// MIME type of the image as stored, e.g. `image/jpeg`.
     pub content_type: String,
+    /// Size of the stored image in bytes.
     pub size: u64,
+    /// Width in pixels; null when unknown.
     pub width: Option<u32>,
+    /// Height in pixels; null when unknown.
     pub height: Option<u32>,
     /// A small JPEG preview (longest side 320 px).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,37 +180,56 @@ pub struct Image {
 /// A post as stored in `POST#pid / META` and cached: counters as the store last knew them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredPost {
+    /// Opaque, time-sortable post id (26 characters).
     pub id: String,
+    /// Id of the user who wrote the post.
     pub author_id: String,
+    /// The post's text as written.
     pub text: String,
+    /// Images attached to the post, in upload order.
     #[serde(default)]
     pub media: Vec<Image>,
+    /// Id of the post this one replies to; `None` for a top-level post.
     pub reply_to: Option<String>,
+    /// Likes counted by the last write that touched the item.
     #[serde(default)]
     pub like_count: i64,
+    /// Comments counted by the last write that touched the item.
     #[serde(default)]
     pub comment_count: i64,
+    /// When the post was created (RFC 3339).
     pub created_at: String,
 }
 
 /// Post, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Post {
+    /// Opaque, time-sortable post id (26 characters).
     pub id: String,
+    /// Who wrote the post.
     pub author: UserSummary,
+    /// The post's text as written.
     pub text: String,
+    /// Images attached to the post, in the order given; empty when none.
     pub media: Vec<Image>,
+    /// Id of the post this one replies to; null for a top-level post.
     pub reply_to: Option<String>,
+    /// How many users like the post.
     pub like_count: i64,
+    /// How many comments the post has; deleting one takes it off the count.
     pub comment_count: i64,
+    /// Whether the caller likes the post; false for anonymous callers.
     pub liked_by_me: bool,
+    /// When the post was created (RFC 3339).
     pub created_at: String,
 }
 
 /// The answer to like and unlike.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LikeState {
+    /// Whether the caller now likes the post.
     pub liked: bool,
+    /// The post's like count after the change.
     pub like_count: i64,
 }
 
@@ -189,29 +247,40 @@ pub struct Presence {
 /// `GET /api/online`: how many users are online.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OnlineCount {
+    /// Users seen in the last five minutes.
     pub count: u64,
 }
 
 /// The data of an `engagement` event on `GET /api/stream`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Engagement {
+    /// The post whose counters changed.
     pub post_id: String,
+    /// How many users like the post now.
     pub like_count: i64,
+    /// How many comments the post has now.
     pub comment_count: i64,
 }
 
 /// A comment as stored in its thread item (`POST#pid / COMMENT#path`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredComment {
+    /// Opaque, time-sortable comment id (26 characters).
     pub id: String,
+    /// Id of the post the comment belongs to.
     pub post_id: String,
+    /// Id of the comment this one replies to; `None` for a comment on the post.
     pub parent_id: Option<String>,
+    /// Id of the user who wrote the comment.
     pub author_id: String,
+    /// The comment's text; emptied when the comment is deleted.
     pub text: String,
+    /// When the comment was created (RFC 3339).
     pub created_at: String,
     /// Replies above the stored path's depth cap keep their real parent here but are filed
     /// under an ancestor, so this is the depth of the path, not of the conversation.
     pub depth: u32,
+    /// Whether the comment was deleted (it stays as a placeholder for its replies).
     pub deleted: bool,
 }
 
@@ -219,14 +288,21 @@ pub struct StoredComment {
 /// replies stay) with `deleted: true` and an empty `text`; its author is still shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Comment {
+    /// Opaque, time-sortable comment id (26 characters).
     pub id: String,
+    /// Id of the post the comment belongs to.
     pub post_id: String,
+    /// Id of the comment this one replies to; null for a comment on the post.
     pub parent_id: Option<String>,
+    /// Who wrote the comment.
     pub author: UserSummary,
+    /// The comment's text; empty when deleted.
     pub text: String,
+    /// When the comment was created (RFC 3339).
     pub created_at: String,
     /// 0 for a comment on the post, 1 for a reply to it, ...; capped for display.
     pub depth: u32,
+    /// Whether the comment was deleted; its replies stay in the thread.
     pub deleted: bool,
 }
 
@@ -249,18 +325,26 @@ pub enum NotificationKind {
 /// Notification, as docs/api.md defines it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Notification {
+    /// Opaque, time-sortable notification id (26 characters); newer sorts later.
     pub id: String,
+    /// What happened.
     pub kind: NotificationKind,
+    /// The user who did it.
     pub actor: UserSummary,
+    /// The post concerned; null for `follow`.
     pub post_id: Option<String>,
+    /// The comment concerned, for `comment`, `reply` and a `mention` in a comment; else null.
     pub comment_id: Option<String>,
+    /// When it happened (RFC 3339).
     pub created_at: String,
+    /// Whether the caller has marked it read (it is at or below their read marker).
     pub read: bool,
 }
 
 /// `GET /api/me`: the caller's user, and how many notifications are unread.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Me {
+    /// The caller's user, its fields inlined at the top level.
     #[serde(flatten)]
     pub user: User,
     /// Notifications newer than the read marker, counted up to 100.

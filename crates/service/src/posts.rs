@@ -20,21 +20,26 @@ use crate::notifications::NewNotification;
 use crate::trending::Engagement;
 use crate::{feed, ids, keys, post_search, time, Service};
 
-pub const MAX_TEXT: usize = 500;
-pub const MAX_MEDIA: usize = 4;
+pub(crate) const MAX_TEXT: usize = 500;
+pub(crate) const MAX_MEDIA: usize = 4;
 /// The widest window the public timeline reads (one query per hour bucket).
 pub const MAX_TIMELINE_HOURS: u64 = 7 * 24;
 
+/// `POST /api/posts`.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct NewPost {
+    /// The post's text, at most 500 characters.
     #[serde(default)]
     pub text: String,
+    /// Ids of images the caller uploaded, at most 4.
     #[serde(default)]
     pub media_ids: Vec<String>,
+    /// Id of the post this one replies to; absent for a top-level post.
     pub reply_to: Option<String>,
 }
 
 impl Service {
+    /// Publishes a post by the caller.
     pub async fn create_post(&self, caller: &Caller, new: NewPost) -> ServiceResult<Post> {
         let text = new.text.trim().to_string();
         let chars = text.chars().count();
@@ -164,6 +169,7 @@ impl Service {
         Ok(found)
     }
 
+    /// Post `pid` as `caller` sees it (`liked_by_me` false for anonymous callers).
     pub async fn post(&self, caller: Option<&Caller>, pid: &str) -> ServiceResult<Post> {
         let stored = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
         self.present_posts(caller, vec![stored])

@@ -15,6 +15,7 @@ use crate::model::{Caller, User};
 use crate::{keys, Service};
 
 impl Service {
+    /// Users matching `query` (1 to 64 characters), at most `limit`.
     pub async fn search_users(
         &self,
         caller: Option<&Caller>,

@@ -54,7 +54,9 @@ const REPLAY_MAX: usize = BUFFER;
 /// One server-sent event: its `event:` name, optional `id:`, and JSON `data:`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamEvent {
+    /// The `event:` name clients dispatch on.
     pub event: &'static str,
+    /// The `id:` a client sends back as `Last-Event-ID` to resume; `None` for events not replayed.
     pub id: Option<String>,
     /// Shared by every connection the event goes to.
     pub data: Arc<str>,

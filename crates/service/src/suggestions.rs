@@ -29,7 +29,7 @@ const SECOND_DEGREE_READ: usize = 100;
 const POPULAR_READ: usize = 100;
 /// Concurrent store queries for one answer.
 const CONCURRENCY: usize = 8;
-pub const MAX_SUGGESTIONS: usize = 50;
+pub(crate) const MAX_SUGGESTIONS: usize = 50;
 const SUGGESTIONS_TTL: Duration = Duration::from_secs(60);
 
 /// The popular-index bucket of a follower count: its bit length (0 for nobody).

@@ -36,11 +36,14 @@ pub fn terms(text: &str) -> Vec<String> {
 /// A parsed query: every word must match a term, the last one as a prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextQuery {
+    /// Words that must each match a whole term.
     pub words: Vec<String>,
+    /// The last word, matched as a prefix of a term.
     pub prefix: String,
 }
 
 impl TextQuery {
+    /// The query in `q`; a bad request when it has no word of two or more letters or digits.
     pub fn parse(q: Option<&str>) -> ServiceResult<TextQuery> {
         let mut found: Vec<String> = Vec::new();
         for word in words(q.unwrap_or_default()).take(MAX_QUERY_WORDS) {

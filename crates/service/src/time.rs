@@ -3,19 +3,19 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     rfc3339_of_millis(now_millis())
 }
 
-pub fn now_millis() -> u64 {
+pub(crate) fn now_millis() -> u64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64
 }
 
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-pub fn rfc3339_of_millis(millis: u64) -> String {
+pub(crate) fn rfc3339_of_millis(millis: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

@@ -23,18 +23,21 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Post};
 use crate::{time, Service};
 
-pub const MAX_TRENDING: usize = 50;
+pub(crate) const MAX_TRENDING: usize = 50;
 /// Pruned per read at most (the rest goes on the next read).
 const PRUNE_BATCH: usize = 200;
 
 /// The two windows of `GET /api/trending`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
+    /// The last hour (`1h`).
     Hour,
+    /// The last 24 hours (`24h`).
     Day,
 }
 
 impl Window {
+    /// Both windows; every event counts in each.
     pub const ALL: [Window; 2] = [Window::Hour, Window::Day];
 
     /// `?window=`: `1h` or `24h`, 24 hours when absent.
@@ -76,8 +79,11 @@ impl Window {
 /// What happened to a post, and how much it counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engagement {
+    /// The post was published (weight 1).
     Posted,
+    /// The post was liked (weight 2).
     Liked,
+    /// The post was commented on (weight 3).
     Commented,
 }
 

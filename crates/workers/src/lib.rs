@@ -5,6 +5,7 @@
 //! retried when a worker claims it after `job_claim_idle_secs`; the same claim rescues jobs
 //! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
 //! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::time::Duration;

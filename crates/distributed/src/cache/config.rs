@@ -36,6 +36,7 @@ pub struct RedisConfig {
 }
 
 impl RedisConfig {
+    /// Defaults for a single Redis server at `url` (`redis://` or `rediss://`).
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),

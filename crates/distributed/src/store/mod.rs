@@ -55,6 +55,7 @@ pub struct DynamoConfig {
     /// Region; `None` takes it from the standard chain (`AWS_REGION`, profile, IMDS) and
     /// falls back to `us-east-1`.
     pub region: Option<String>,
+    /// Name of the one table every item lives in.
     pub table: String,
     /// Bound on one call including the SDK's retries; each attempt gets half of it, so a
     /// hung connection still leaves time for one retry.
@@ -64,6 +65,7 @@ pub struct DynamoConfig {
 }
 
 impl DynamoConfig {
+    /// Defaults for `table`: AWS's own endpoint, region from the environment.
     pub fn new(table: impl Into<String>) -> Self {
         DynamoConfig {
             endpoint: None,
@@ -122,6 +124,7 @@ impl DynamoStore {
         Ok(DynamoStore { client: Client::new(&sdk_config), table: cfg.table, capacity: Default::default() })
     }
 
+    /// Name of the table this store reads and writes.
     pub fn table(&self) -> &str {
         &self.table
     }

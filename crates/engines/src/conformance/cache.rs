@@ -134,6 +134,7 @@ async fn stream_with_group(cache: &dyn Cache, name: &str) -> EngineResult<(Strin
     Ok((stream, "workers"))
 }
 
+/// `SET`, `GET` and `MGET` read back what was written, `None` for missing keys.
 pub async fn strings_set_get_mget(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("strings");
     let (a, missing, c) = (format!("{p}:a"), format!("{p}:missing"), format!("{p}:c"));
@@ -154,6 +155,7 @@ pub async fn strings_set_get_mget(cache: Arc<dyn Cache>) -> EngineResult<()> {
     Ok(())
 }
 
+/// `SET NX` writes only a missing key and says whether it did.
 pub async fn set_nx_sets_only_missing_keys(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:lock", unique_prefix("setnx"));
     assert!(cache.set_nx(&key, b("first"), None).await?);
@@ -168,6 +170,7 @@ pub async fn set_nx_sets_only_missing_keys(cache: Arc<dyn Cache>) -> EngineResul
     Ok(())
 }
 
+/// `DEL` removes the keys and counts only those that existed.
 pub async fn del_counts_existing_keys(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("del");
     let (s, z, missing) = (format!("{p}:s"), format!("{p}:z"), format!("{p}:missing"));
@@ -184,6 +187,7 @@ pub async fn del_counts_existing_keys(cache: Arc<dyn Cache>) -> EngineResult<()>
     Ok(())
 }
 
+/// A key written with a TTL is gone once the TTL passes.
 pub async fn ttl_expires_keys(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("ttl");
     let (short, long, cleared) = (format!("{p}:short"), format!("{p}:long"), format!("{p}:cleared"));
@@ -203,6 +207,7 @@ pub async fn ttl_expires_keys(cache: Arc<dyn Cache>) -> EngineResult<()> {
     Ok(())
 }
 
+/// `EXPIRE` gives an existing key a TTL and answers false for a missing one.
 pub async fn expire_sets_a_ttl(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("expire");
     let (key, missing) = (format!("{p}:key"), format!("{p}:missing"));
@@ -218,6 +223,7 @@ pub async fn expire_sets_a_ttl(cache: Arc<dyn Cache>) -> EngineResult<()> {
     Ok(())
 }
 
+/// Adding to a sorted set, set or hash keeps the TTL the key already has.
 pub async fn collections_keep_their_ttl_when_written(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("collttl");
     let (z, s, h) = (format!("{p}:z"), format!("{p}:s"), format!("{p}:h"));
@@ -246,6 +252,7 @@ pub async fn collections_keep_their_ttl_when_written(cache: Arc<dyn Cache>) -> E
     Ok(())
 }
 
+/// `ZADD` counts only new members and overwrites the scores of existing ones.
 pub async fn zadd_counts_new_members_and_updates_scores(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:z", unique_prefix("zadd"));
     assert_eq!(cache.zadd(&key, &zadd_input(&[("a", 1.0), ("b", 2.0), ("c", 3.0)])).await?, 3);
@@ -264,6 +271,7 @@ pub async fn zadd_counts_new_members_and_updates_scores(cache: Arc<dyn Cache>) -
     Ok(())
 }
 
+/// `ZINCRBY` adds to a member's score (from 0 when new) and returns the result.
 pub async fn zincrby_adds_to_the_score(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:z", unique_prefix("zincrby"));
     assert_eq!(cache.zincrby(&key, 2.5, "a").await?, 2.5, "a missing member starts at 0");
@@ -274,6 +282,7 @@ pub async fn zincrby_adds_to_the_score(cache: Arc<dyn Cache>) -> EngineResult<()
     Ok(())
 }
 
+/// `ZREM` counts removed members, and a sorted set emptied by it no longer exists.
 pub async fn zrem_counts_and_empty_sets_vanish(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:z", unique_prefix("zrem"));
     cache.zadd(&key, &zadd_input(&[("a", 1.0), ("b", 2.0)])).await?;
@@ -286,6 +295,7 @@ pub async fn zrem_counts_and_empty_sets_vanish(cache: Arc<dyn Cache>) -> EngineR
     Ok(())
 }
 
+/// `ZREVRANGE` ranks are Redis's: 0-based, negative from the end, `stop` inclusive.
 pub async fn zrevrange_follows_redis_ranks(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:z", unique_prefix("zrevrange"));
     cache.zadd(&key, &zadd_input(&[("e", 5.0), ("a", 1.0), ("c", 3.0), ("b", 2.0), ("d", 4.0)])).await?;
@@ -309,6 +319,7 @@ pub async fn zrevrange_follows_redis_ranks(cache: Arc<dyn Cache>) -> EngineResul
     Ok(())
 }
 
+/// Members with equal scores come out of `ZREVRANGE` in reverse member order, as in Redis.
 pub async fn zrevrange_orders_ties_reverse_lexicographically(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:z", unique_prefix("ties"));
     cache
@@ -320,6 +331,7 @@ pub async fn zrevrange_orders_ties_reverse_lexicographically(cache: Arc<dyn Cach
     Ok(())
 }
 
+/// `ZREVRANGEBYSCORE` honours inclusive and exclusive `max`, `min` and the limit.
 pub async fn zrevrangebyscore_bounds_and_limit(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:z", unique_prefix("byscore"));
     cache
@@ -345,6 +357,7 @@ pub async fn zrevrangebyscore_bounds_and_limit(cache: Arc<dyn Cache>) -> EngineR
     Ok(())
 }
 
+/// `ZREMRANGEBYRANK` with negative ranks trims a sorted set to its highest members.
 pub async fn zremrangebyrank_caps_to_the_highest(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:feed", unique_prefix("cap"));
     let posts: Vec<(f64, String)> = (0..10).map(|i| (i as f64, format!("post-{i}"))).collect();
@@ -366,6 +379,7 @@ pub async fn zremrangebyrank_caps_to_the_highest(cache: Arc<dyn Cache>) -> Engin
     Ok(())
 }
 
+/// `SADD`, `SREM`, `SISMEMBER`, `SCARD` and `SMEMBERS` agree with each other.
 pub async fn sets_add_remove_and_query(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:likers", unique_prefix("sets"));
     assert_eq!(cache.sadd(&key, &strings(&["u1", "u2", "u2"])).await?, 2, "a repeated member counts once");
@@ -384,6 +398,7 @@ pub async fn sets_add_remove_and_query(cache: Arc<dyn Cache>) -> EngineResult<()
     Ok(())
 }
 
+/// The batched set queries answer a missing key as an empty set.
 pub async fn set_batch_queries_treat_missing_keys_as_empty(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("setbatch");
     let (one, two, missing) = (format!("{p}:one"), format!("{p}:two"), format!("{p}:missing"));
@@ -399,6 +414,7 @@ pub async fn set_batch_queries_treat_missing_keys_as_empty(cache: Arc<dyn Cache>
     Ok(())
 }
 
+/// `HINCRBY` counts from 0 and `HGETALL` returns every field's value.
 pub async fn hincrby_and_hgetall(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:counters", unique_prefix("hash"));
     assert_eq!(cache.hgetall(&key).await?, vec![]);
@@ -411,6 +427,7 @@ pub async fn hincrby_and_hgetall(cache: Arc<dyn Cache>) -> EngineResult<()> {
     Ok(())
 }
 
+/// A subscriber receives every message published after `subscribe`, in order.
 pub async fn pubsub_delivers_in_order_after_subscribe(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("pubsub");
     let (channel, other) = (format!("{p}:events"), format!("{p}:other"));
@@ -427,6 +444,7 @@ pub async fn pubsub_delivers_in_order_after_subscribe(cache: Arc<dyn Cache>) -> 
     Ok(())
 }
 
+/// Every subscriber of a channel receives each message.
 pub async fn pubsub_reaches_every_subscriber(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let channel = format!("{}:events", unique_prefix("fanout"));
     let mut first = cache.subscribe(&channel).await?;
@@ -442,6 +460,7 @@ pub async fn pubsub_reaches_every_subscriber(cache: Arc<dyn Cache>) -> EngineRes
     Ok(())
 }
 
+/// Entry ids of one stream increase in the order of `XADD`.
 pub async fn xadd_ids_increase(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let stream = unique_prefix("xadd");
     let mut previous = (0, 0);
@@ -456,6 +475,7 @@ pub async fn xadd_ids_increase(cache: Arc<dyn Cache>) -> EngineResult<()> {
     Ok(())
 }
 
+/// Creating a group twice is harmless, and a new group reads the stream from its start.
 pub async fn xgroup_create_is_idempotent_and_reads_from_the_start(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let stream = unique_prefix("xgroup");
     cache.xgroup_create(&format!("{stream}:empty"), "g").await?;
@@ -472,6 +492,7 @@ pub async fn xgroup_create_is_idempotent_and_reads_from_the_start(cache: Arc<dyn
     Ok(())
 }
 
+/// `XREADGROUP` hands each message to one consumer of the group, once.
 pub async fn xreadgroup_delivers_each_message_once(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let (stream, group) = stream_with_group(cache.as_ref(), "xread").await?;
     let mut sent = Vec::new();
@@ -496,6 +517,7 @@ pub async fn xreadgroup_delivers_each_message_once(cache: Arc<dyn Cache>) -> Eng
     Ok(())
 }
 
+/// `XREADGROUP` on an empty stream waits for `block`, then answers nothing.
 pub async fn xreadgroup_blocks_then_returns_empty(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let (stream, group) = stream_with_group(cache.as_ref(), "xblock").await?;
 
@@ -512,6 +534,7 @@ pub async fn xreadgroup_blocks_then_returns_empty(cache: Arc<dyn Cache>) -> Engi
     Ok(())
 }
 
+/// A blocked `XREADGROUP` returns as soon as a message is added.
 pub async fn xreadgroup_wakes_on_xadd(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let (stream, group) = stream_with_group(cache.as_ref(), "xwake").await?;
     let reader = {
@@ -531,6 +554,7 @@ pub async fn xreadgroup_wakes_on_xadd(cache: Arc<dyn Cache>) -> EngineResult<()>
     Ok(())
 }
 
+/// Unacknowledged messages come back through `XAUTOCLAIM` after `min_idle`, never through another `XREADGROUP`.
 pub async fn pending_messages_are_reclaimed_not_reread(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let (stream, group) = stream_with_group(cache.as_ref(), "xclaim").await?;
     let mut sent = Vec::new();
@@ -570,6 +594,7 @@ pub async fn pending_messages_are_reclaimed_not_reread(cache: Arc<dyn Cache>) ->
     Ok(())
 }
 
+/// `XACK` counts the messages that were pending and removes them from the stream.
 pub async fn xack_counts_pending_and_deletes(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let (stream, group) = stream_with_group(cache.as_ref(), "xack").await?;
     let mut sent = Vec::new();
@@ -595,6 +620,7 @@ pub async fn xack_counts_pending_and_deletes(cache: Arc<dyn Cache>) -> EngineRes
     Ok(())
 }
 
+/// `ping` succeeds against a working cache.
 pub async fn ping_answers(cache: Arc<dyn Cache>) -> EngineResult<()> {
     cache.ping().await
 }

@@ -34,6 +34,7 @@ fn image_path(case: &str) -> String {
     format!("{}/posts/p1/image.jpg", unique_prefix(case))
 }
 
+/// An object put can be read back with its bytes, and is gone after delete.
 pub async fn put_get_delete_round_trip(media: Arc<dyn Media>) -> EngineResult<()> {
     let path = image_path("roundtrip");
     let bytes = Bytes::from((0..=255u8).cycle().take(100_000).collect::<Vec<u8>>());
@@ -48,11 +49,13 @@ pub async fn put_get_delete_round_trip(media: Arc<dyn Media>) -> EngineResult<()
     Ok(())
 }
 
+/// Reading a missing object answers `None`, not an error.
 pub async fn get_missing_is_none(media: Arc<dyn Media>) -> EngineResult<()> {
     assert_eq!(media.get(&image_path("missing")).await?, None);
     Ok(())
 }
 
+/// Deleting a missing object succeeds.
 pub async fn delete_missing_is_ok(media: Arc<dyn Media>) -> EngineResult<()> {
     let path = image_path("deletemissing");
     media.delete(&path).await?;
@@ -73,6 +76,7 @@ pub async fn presigned_get_is_none_or_a_url(media: Arc<dyn Media>) -> EngineResu
     media.delete(&path).await
 }
 
+/// `ping` succeeds against a working object store.
 pub async fn media_ping_answers(media: Arc<dyn Media>) -> EngineResult<()> {
     media.ping().await
 }

@@ -172,6 +172,7 @@ async fn put_all(store: &Arc<dyn Store>, items: &[Item]) {
 // ---------------------------------------------------------------------------------------
 // put / get / update / delete
 
+/// `PutItem` replaces the whole item and `GetItem` reads back exactly what was put.
 pub async fn put_get_replace(store: Arc<dyn Store>) {
     let p = unique_prefix("put_get_replace");
     let key = Key::new(format!("{p}#A"), "PROFILE");
@@ -238,6 +239,7 @@ async fn cond_matrix(
     }
 }
 
+/// Every `Cond` on `put`, against a missing and an existing item.
 pub async fn put_conditions(store: Arc<dyn Store>) {
     cond_matrix(&store, "put_conditions", async |key, cond, _before| {
         let item = Item::new(key.pk, key.sk).with("w", "put");
@@ -247,6 +249,7 @@ pub async fn put_conditions(store: Arc<dyn Store>) {
     .await;
 }
 
+/// Every `Cond` on `update`, against a missing and an existing item.
 pub async fn update_conditions(store: Arc<dyn Store>) {
     cond_matrix(&store, "update_conditions", async |key, cond, before| {
         let new = store.update(&key, Update::new().set("w", "updated"), cond).await?;
@@ -258,6 +261,7 @@ pub async fn update_conditions(store: Arc<dyn Store>) {
     .await;
 }
 
+/// Every `Cond` on `delete`, against a missing and an existing item.
 pub async fn delete_conditions(store: Arc<dyn Store>) {
     cond_matrix(&store, "delete_conditions", async |key, cond, before| {
         let old = store.delete(&key, cond).await?;
@@ -267,6 +271,7 @@ pub async fn delete_conditions(store: Arc<dyn Store>) {
     .await;
 }
 
+/// `update` creates a missing item and returns the item as it is after the write.
 pub async fn update_is_upsert_returning_all_new(store: Arc<dyn Store>) {
     let p = unique_prefix("upsert");
     let key = Key::new(format!("{p}#U"), "META");
@@ -280,6 +285,7 @@ pub async fn update_is_upsert_returning_all_new(store: Arc<dyn Store>) {
     assert_eq!(store.get(&key).await.expect("get"), Some(updated));
 }
 
+/// `update` leaves the item's index keys and TTL as they were.
 pub async fn update_keeps_index_keys_and_ttl(store: Arc<dyn Store>) {
     let p = unique_prefix("update_keeps");
     let ttl = now() + 3600;
@@ -298,6 +304,8 @@ pub async fn update_keeps_index_keys_and_ttl(store: Arc<dyn Store>) {
     }
 }
 
+/// `ADD` counts from 0 for a missing counter, may go below zero, and refuses a non-numeric
+/// attribute without touching the item.
 pub async fn update_add_counters(store: Arc<dyn Store>) {
     let p = unique_prefix("add");
     let key = Key::new(format!("{p}#C"), "META");
@@ -322,6 +330,7 @@ pub async fn update_add_counters(store: Arc<dyn Store>) {
     assert_eq!(store.get(&key).await.expect("get"), before);
 }
 
+/// `SET` and `REMOVE` in one update touch only the attributes they name.
 pub async fn update_set_and_remove(store: Arc<dyn Store>) {
     let p = unique_prefix("set_remove");
     let key = Key::new(format!("{p}#I"), "META");
@@ -392,14 +401,17 @@ async fn query_sk_conditions(store: Arc<dyn Store>, index: Index) {
     }
 }
 
+/// Every sort-key condition on a table query, in both directions.
 pub async fn query_table_sk_conditions(store: Arc<dyn Store>) {
     query_sk_conditions(store, Index::Table).await;
 }
 
+/// Every sort-key condition on a `gsi1` query, in both directions.
 pub async fn query_gsi1_sk_conditions(store: Arc<dyn Store>) {
     query_sk_conditions(store, Index::Gsi1).await;
 }
 
+/// Every sort-key condition on a `gsi2` query, in both directions.
 pub async fn query_gsi2_sk_conditions(store: Arc<dyn Store>) {
     query_sk_conditions(store, Index::Gsi2).await;
 }
@@ -421,14 +433,17 @@ async fn query_pagination(store: Arc<dyn Store>, index: Index) {
     }
 }
 
+/// Paging a table query at several limits obeys the paging contract.
 pub async fn query_table_pagination(store: Arc<dyn Store>) {
     query_pagination(store, Index::Table).await;
 }
 
+/// Paging a `gsi1` query at several limits obeys the paging contract.
 pub async fn query_gsi1_pagination(store: Arc<dyn Store>) {
     query_pagination(store, Index::Gsi1).await;
 }
 
+/// Paging a `gsi2` query at several limits obeys the paging contract.
 pub async fn query_gsi2_pagination(store: Arc<dyn Store>) {
     query_pagination(store, Index::Gsi2).await;
 }
@@ -459,6 +474,7 @@ pub async fn query_resumes_from_any_start_key(store: Arc<dyn Store>) {
     }
 }
 
+/// Items with equal index sort keys come out of a GSI query ordered by their table key.
 pub async fn query_gsi_ties_ordered_by_table_key(store: Arc<dyn Store>) {
     for index in [Index::Gsi1, Index::Gsi2] {
         let p = unique_prefix("ties");
@@ -506,6 +522,7 @@ pub async fn query_sort_order_is_bytewise(store: Arc<dyn Store>) {
 // ---------------------------------------------------------------------------------------
 // transactions
 
+/// A transaction whose condition fails writes nothing and says which operation failed.
 pub async fn transact_write_is_all_or_nothing(store: Arc<dyn Store>) {
     let p = unique_prefix("tx_atomic");
     let a = Item::new(format!("{p}#A"), "S").with("n", 1);
@@ -534,6 +551,7 @@ pub async fn transact_write_is_all_or_nothing(store: Arc<dyn Store>) {
     assert_eq!(store.get(&b.key()).await.expect("get"), Some(b));
 }
 
+/// Put, update, delete and condition check all take effect in one transaction.
 pub async fn transact_write_applies_every_op_kind(store: Arc<dyn Store>) {
     let p = unique_prefix("tx_ops");
     let a = Item::new(format!("{p}#A"), "S").with("n", 1);
@@ -568,6 +586,7 @@ pub async fn transact_write_applies_every_op_kind(store: Arc<dyn Store>) {
     assert_eq!(gsi.expect("query").items, vec![fresh], "index after the transaction");
 }
 
+/// A transaction touching the same item twice is refused as invalid.
 pub async fn transact_write_refuses_same_item_twice(store: Arc<dyn Store>) {
     let p = unique_prefix("tx_twice");
     let item = Item::new(format!("{p}#A"), "S");
@@ -589,6 +608,8 @@ pub async fn transact_write_refuses_same_item_twice(store: Arc<dyn Store>) {
     assert!(found.is_empty(), "an invalid transaction wrote {found:?}");
 }
 
+/// A transaction of `MAX_TRANSACT_ITEMS` operations succeeds; one more is refused and
+/// writes nothing.
 pub async fn transact_write_item_limit(store: Arc<dyn Store>) {
     let p = unique_prefix("tx_limit");
     let puts = |n: usize, tag: &str| -> Vec<TxOp> {
@@ -610,6 +631,7 @@ pub async fn transact_write_item_limit(store: Arc<dyn Store>) {
 // ---------------------------------------------------------------------------------------
 // batches, TTL, scan
 
+/// `batch_get` of many keys returns the live items and leaves missing and expired ones out.
 pub async fn batch_get_many_keys_with_missing(store: Arc<dyn Store>) {
     let p = unique_prefix("batch_get");
     let items: Vec<Item> =
@@ -629,6 +651,7 @@ pub async fn batch_get_many_keys_with_missing(store: Arc<dyn Store>) {
     assert!(store.batch_get(Vec::new()).await.expect("empty batch_get").is_empty());
 }
 
+/// `batch_write` of many puts and deletes applies them all.
 pub async fn batch_write_many_mixed_ops(store: Arc<dyn Store>) {
     let p = unique_prefix("batch_write");
     let pk = format!("{p}#P");
@@ -659,6 +682,7 @@ pub async fn batch_write_many_mixed_ops(store: Arc<dyn Store>) {
     assert_eq!(walked, expected);
 }
 
+/// Items whose TTL has passed vanish from get, query and batch reads.
 pub async fn ttl_hides_expired_items(store: Arc<dyn Store>) {
     let p = unique_prefix("ttl");
     let (pk, g1, g2) = (format!("{p}#P"), format!("{p}#G1"), format!("{p}#G2"));
@@ -723,6 +747,7 @@ pub async fn scan_pages_every_item_once(store: Arc<dyn Store>) {
     assert_eq!(sorted_keys(&ours), sorted_keys(&items));
 }
 
+/// Every JSON attribute type survives a write and a read unchanged.
 pub async fn attribute_types_round_trip(store: Arc<dyn Store>) {
     let p = unique_prefix("types");
     let attrs = json!({
@@ -813,6 +838,7 @@ pub async fn concurrent_conditional_transactions(store: Arc<dyn Store>) {
     assert!(store.get(&edge.key()).await.expect("get").is_some());
 }
 
+/// `ping` succeeds against a working store.
 pub async fn ping(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
 }

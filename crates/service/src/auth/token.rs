@@ -27,10 +27,13 @@ pub struct Claims {
     pub sub: String,
     /// The session (`SESSION#sid`), checked on every request.
     pub sid: String,
+    /// Issued at, in seconds since the Unix epoch.
     pub iat: i64,
+    /// Expiry, in seconds since the Unix epoch; the token is refused after it.
     pub exp: i64,
 }
 
+/// Signs and verifies session tokens (HS256 JWTs) with one secret key.
 pub struct TokenSigner {
     key: Vec<u8>,
 }
@@ -38,6 +41,7 @@ pub struct TokenSigner {
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 impl TokenSigner {
+    /// A signer using `key` as the HMAC secret.
     pub fn new(key: &[u8]) -> Self {
         TokenSigner { key: key.to_vec() }
     }
@@ -68,6 +72,7 @@ impl TokenSigner {
         }
     }
 
+    /// The signed token carrying `claims`.
     pub fn sign(&self, claims: &Claims) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(HEADER), URL_SAFE_NO_PAD.encode(payload));

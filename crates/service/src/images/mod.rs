@@ -79,6 +79,7 @@ pub struct CleanImage {
     pub bytes: Bytes,
     /// Dimensions from the image's header (for GIF, the logical screen).
     pub width: u32,
+    /// Height in pixels, from the image's header.
     pub height: u32,
     /// A JPEG whose longest side is at most [`THUMB_MAX`] (never larger than the original).
     pub thumbnail: Bytes,
