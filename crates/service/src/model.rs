@@ -266,3 +266,15 @@ pub struct Me {
     /// Notifications newer than the read marker, counted up to 100.
     pub unread_notifications: u32,
 }
+
+/// The answer to block and unblock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BlockState {
+    pub blocking: bool,
+}
+
+/// The answer to mute and unmute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MuteState {
+    pub muting: bool,
+}
