@@ -2,12 +2,14 @@
 //! ends the follows both ways (counters included), forbids following, liking and commenting
 //! across it, and hides each side from the other's feed (one cached before the block too),
 //! notifications, suggestions and search; a mute hides only posts and notifications and
-//! allows everything else; unblocking and unmuting restore visibility, not follows.
+//! allows everything else (the live stream too); unblocking and unmuting restore visibility,
+//! not follows.
 
 mod common;
 
 use std::time::Duration;
 
+use common::sse::EventReader;
 use common::{eventually, ids_of, texts_of, Client, Server};
 use serde_json::{json, Value};
 
@@ -329,4 +331,25 @@ async fn a_mute_hides_posts_and_notifications_and_allows_everything_else() {
     assert!(notifications(&alice).await.is_empty());
     bob.create_post("hi again @alice").await;
     assert_eq!(actors(&notifications(&alice).await), ["bob"]);
+}
+
+#[tokio::test]
+async fn a_muted_authors_new_posts_do_not_reach_the_muters_stream() {
+    let server = Server::start().await;
+    let client = server.client();
+    let (alice, _) = client.register("alice").await;
+    let (bob, bob_user) = client.register("bob").await;
+    let (carol, carol_user) = client.register("carol").await;
+    alice.follow(id(&bob_user)).await;
+    alice.follow(id(&carol_user)).await;
+    mute(&alice, &bob_user).await;
+    let mut stream = EventReader::open(&alice).await;
+
+    bob.create_post("muted").await;
+    let shown = carol.create_post("not muted").await;
+    // Published in this order: the first post event Alice gets is Carol's.
+    assert_eq!(stream.expect("post").await.data["id"], shown["id"]);
+    unmute(&alice, &bob_user).await;
+    let again = bob.create_post("heard again").await;
+    assert_eq!(stream.expect("post").await.data["id"], again["id"]);
 }

@@ -115,23 +115,38 @@ impl Service {
     /// Whom `uid` must not see or hear from: one cache `MGET` (the set and its epoch), and
     /// on a miss three partition queries.
     pub(crate) async fn hidden(&self, uid: &str) -> ServiceResult<Hidden> {
-        let cache_keys = [self.ck.hidden(uid), self.ck.hidden_epoch(uid)];
-        let mut cached = self.cache_mget(&cache_keys).await.into_iter();
-        let (value, epoch) = (cached.next().flatten(), cached.next().flatten());
-        let epoch = epoch.map(|e| String::from_utf8_lossy(&e).into_owned()).unwrap_or_default();
-        let hit =
-            value.and_then(|v| serde_json::from_slice::<CachedHidden>(&v).ok()).filter(|c| c.epoch == epoch);
-        if let Some(cached) = hit {
-            return Ok(cached.hidden);
+        Ok(self.hidden_many(&[uid.to_string()]).await?.remove(0))
+    }
+
+    /// [`Self::hidden`] of many users, in order, in one `MGET`.
+    pub(crate) async fn hidden_many(&self, uids: &[String]) -> ServiceResult<Vec<Hidden>> {
+        let cache_keys: Vec<String> =
+            uids.iter().flat_map(|u| [self.ck.hidden(u), self.ck.hidden_epoch(u)]).collect();
+        let cached = self.cache_mget(&cache_keys).await;
+        let mut found = Vec::with_capacity(uids.len());
+        for (uid, pair) in uids.iter().zip(cached.chunks(2)) {
+            let epoch = pair[1].as_ref().map(|e| String::from_utf8_lossy(e).into_owned()).unwrap_or_default();
+            let hit = pair[0]
+                .as_ref()
+                .and_then(|v| serde_json::from_slice::<CachedHidden>(v).ok())
+                .filter(|c| c.epoch == epoch);
+            found.push(match hit {
+                Some(cached) => cached.hidden,
+                None => self.load_hidden(uid, epoch).await?,
+            });
         }
-        // Stamped with the epoch read before the store: a fill that raced a change is
-        // ignored by the next read.
+        Ok(found)
+    }
+
+    /// Reads a hidden set from the store and caches it under `epoch`, read before the store
+    /// queries: a fill that raced a change is ignored by the next read.
+    async fn load_hidden(&self, uid: &str, epoch: String) -> ServiceResult<Hidden> {
         let ids = |kind| self.relation_ids(uid, kind);
         let (blocks, blocked_by, mutes) =
             futures::try_join!(ids(keys::BLOCKS), ids(keys::BLOCKED_BY), ids(keys::MUTES))?;
         let hidden = Hidden { blocked: blocks.into_iter().chain(blocked_by).collect(), muted: mutes };
         let cached = CachedHidden { epoch, hidden };
-        self.cache_set_json(&cache_keys[0], &cached, ttl::PROFILE).await;
+        self.cache_set_json(&self.ck.hidden(uid), &cached, ttl::PROFILE).await;
         Ok(cached.hidden)
     }
 
