@@ -1,6 +1,6 @@
 //! Several `roost serve` instances on one DynamoDB + Redis + S3 deployment behave as one
-//! service: what is written through one is read through another at once, a logout on one
-//! revokes everywhere, and jobs a killed instance left pending are finished by another.
+//! service: what is written through one is read through another at once (blocks and mutes
+//! included), a logout on one revokes everywhere, and jobs a killed instance left pending are finished by another.
 //!
 //! These tests always run on the distributed engines (the embedded ones belong to one
 //! process), so they need the services `scripts/test.sh` starts, and are built only with
@@ -62,6 +62,40 @@ async fn a_profile_edit_on_one_instance_is_visible_on_the_other_at_once() {
     let seen = b.client().get("/api/users/alice").await.expect(200);
     assert_eq!(seen["display_name"], "Alice Liddell");
     assert_eq!(seen["bio"], "down the hole");
+}
+
+#[tokio::test]
+async fn a_block_or_mute_on_one_instance_holds_on_the_other_at_once() {
+    let (a, b) = pair().await;
+    let (alice, _) = a.client().register("alice").await;
+    let (bob, bob_user) = a.client().register("bob").await;
+    let (carol, carol_user) = a.client().register("carol").await;
+    let bob_id = bob_user["id"].as_str().unwrap();
+    let carol_id = carol_user["id"].as_str().unwrap();
+    alice.follow(bob_id).await;
+    alice.follow(carol_id).await;
+    let from_bob = bob.post("/api/posts", json!({"text": "from bob"})).await.expect(201);
+    let from_carol = carol.post("/api/posts", json!({"text": "from carol"})).await.expect(201);
+    let alice_on_b = via(&b, &alice);
+    // Warm the other instance's copies (the feed and the hidden set).
+    let feed_ids = || async {
+        let feed = alice_on_b.get("/api/feed").await.expect(200);
+        feed["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect::<Vec<_>>()
+    };
+    eventually("both posts in alice's feed on b", Duration::from_secs(30), || async {
+        (feed_ids().await == [from_carol["id"].clone(), from_bob["id"].clone()]).then_some(())
+    })
+    .await;
+
+    alice.post(&format!("/api/users/{carol_id}/mute"), json!({})).await.expect(200);
+    alice.post(&format!("/api/users/{bob_id}/block"), json!({})).await.expect(200);
+    assert!(feed_ids().await.is_empty(), "both hidden through the other instance at once");
+    let like = format!("/api/posts/{}/like", alice.create_post("mine").await["id"].as_str().unwrap());
+    via(&b, &bob).post(&like, json!({})).await.expect_error(403, "forbidden");
+    via(&b, &carol).post(&like, json!({})).await.expect(200);
+
+    alice.delete(&format!("/api/users/{carol_id}/mute")).await.expect(200);
+    assert_eq!(feed_ids().await[1], from_carol["id"], "unmuted through the other instance at once");
 }
 
 #[tokio::test]

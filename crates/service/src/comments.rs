@@ -80,6 +80,7 @@ impl Service {
     ) -> ServiceResult<Comment> {
         let text = check_text(&new.text)?;
         let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
+        self.ensure_not_blocked(&caller.user_id, &post.author_id, "comment on this post").await?;
         let parent = match &new.parent_id {
             Some(parent_id) => match self.comment_ref(parent_id).await? {
                 Some(parent) if parent.post_id == pid => Some(parent),

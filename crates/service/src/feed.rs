@@ -73,9 +73,13 @@ impl Service {
         let more = ids.len() > limit;
         ids.truncate(limit);
         let next_cursor = if more { ids.last().map(cursor::encode) } else { None };
-        let stored = self.load_posts(&ids).await?;
+        let (stored, hidden) = futures::try_join!(self.load_posts(&ids), self.hidden(uid))?;
         // Posts deleted since they were fanned out are skipped; the retract job catches up.
-        let posts = ids.iter().filter_map(|id| stored.get(id).cloned()).collect();
+        // So are those of accounts blocked or muted since (a page may then be short).
+        let posts = ids
+            .iter()
+            .filter_map(|id| stored.get(id).filter(|p| !hidden.hides(&p.author_id)).cloned())
+            .collect();
         Ok(Paged { items: self.present_posts(Some(caller), posts).await?, next_cursor })
     }
 

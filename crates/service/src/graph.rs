@@ -34,7 +34,15 @@ impl Service {
         let since = ids::new_id();
         let follower = keys::follower_edge(&target.id, me);
         let following = keys::following_edge(me, &target.id);
+        // No block either way: checked in the transaction, so that a follow racing a block
+        // either lands before it (and the block removes it) or fails.
+        let unblocked = |uid: &str, other: &str| TxOp::Check {
+            key: keys::relation_edge(keys::BLOCKS, uid, other),
+            cond: Cond::NotExists,
+        };
         let ops = vec![
+            unblocked(&target.id, me),
+            unblocked(me, &target.id),
             TxOp::Put {
                 item: Item::new(follower.pk, follower.sk)
                     .with_gsi1(keys::followers_gsi(&target.id), format!("{since}#{me}"))
@@ -66,9 +74,10 @@ impl Service {
                 self.after_follow(me, &target.id).await?;
             }
             Err(EngineError::TransactionCanceled { reasons }) => match failed_at(&reasons) {
+                Some(0 | 1) => return Err(ServiceError::Forbidden("a block stands between you".into())),
                 // Already following: following again is a no-op.
-                Some(0 | 1) => {}
-                Some(2) => return Err(ServiceError::NotFound("user")),
+                Some(2 | 3) => {}
+                Some(4) => return Err(ServiceError::NotFound("user")),
                 _ => return Err(ServiceError::Unauthorized),
             },
             Err(err) => return Err(err.into()),
@@ -79,34 +88,39 @@ impl Service {
     /// Makes the caller stop following `target` (an id or a username); harmless when not following.
     pub async fn unfollow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
         let target = self.resolve_user(target).await?;
-        let me = caller.user_id.as_str();
+        self.remove_follow(&caller.user_id, &target.id).await?;
+        self.follow_state(false, &target.id).await
+    }
+
+    /// Removes the follow `follower -> followee`, if there is one: both edges and both
+    /// counters in one transaction, then the followee's posts leave the follower's feed.
+    pub(crate) async fn remove_follow(&self, follower: &str, followee: &str) -> ServiceResult<()> {
         let ops = vec![
-            TxOp::Delete { key: keys::follower_edge(&target.id, me), cond: Cond::Exists },
-            TxOp::Delete { key: keys::following_edge(me, &target.id), cond: Cond::Exists },
+            TxOp::Delete { key: keys::follower_edge(followee, follower), cond: Cond::Exists },
+            TxOp::Delete { key: keys::following_edge(follower, followee), cond: Cond::Exists },
             TxOp::Update {
-                key: keys::user(&target.id),
+                key: keys::user(followee),
                 update: Update::new().add("followers_count", -1),
                 cond: Cond::Exists,
             },
             TxOp::Update {
-                key: keys::user(me),
+                key: keys::user(follower),
                 update: Update::new().add("following_count", -1),
                 cond: Cond::Exists,
             },
         ];
         match self.store.transact_write(ops).await {
             Ok(()) => {
-                self.forget_profiles(&[me, &target.id]).await;
-                self.after_unfollow(me, &target.id).await?;
+                self.forget_profiles(&[follower, followee]).await;
+                self.after_unfollow(follower, followee).await
             }
             // Not following (or the other account is gone): unfollowing again is a no-op.
-            Err(EngineError::TransactionCanceled { .. }) => {}
-            Err(err) => return Err(err.into()),
+            Err(EngineError::TransactionCanceled { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
         }
-        self.follow_state(false, &target.id).await
     }
 
-    async fn follow_state(&self, following: bool, target: &str) -> ServiceResult<FollowState> {
+    pub(crate) async fn follow_state(&self, following: bool, target: &str) -> ServiceResult<FollowState> {
         // A consistent read of the counter the transaction just moved, not a cached copy.
         let item = self.store.get(&keys::user(target)).await?.ok_or(ServiceError::NotFound("user"))?;
         let followers_count = item.int("followers_count").unwrap_or(0).max(0);
@@ -127,6 +141,17 @@ impl Service {
             Direction::Followers => keys::followers_gsi(&owner.id),
             Direction::Following => keys::following_gsi(&owner.id),
         };
+        self.users_on_gsi1(caller, gsi_pk, page).await
+    }
+
+    /// A page of the users listed (attribute `uid`) under a gsi1 partition of edges, in the
+    /// index's order backward: newest first.
+    pub(crate) async fn users_on_gsi1(
+        &self,
+        caller: Option<&Caller>,
+        gsi_pk: String,
+        page: &PageRequest,
+    ) -> ServiceResult<Paged<User>> {
         let request = Page::backward(page.limit()?).after(cursor::decode_start(page.cursor.as_deref())?);
         let QueryPage { items, last_key } =
             self.store.query(Index::Gsi1, KeyCondition::pk(gsi_pk), request).await?;

@@ -147,6 +147,24 @@ pub fn notifications_read(uid: &str) -> Key {
     Key::new(format!("NOTIFREAD#{uid}"), "META")
 }
 
+// --- Blocks and mutes (see `blocks`) ---
+
+/// `uid` blocks or mutes `other` (`kind` is [`BLOCKS`] or [`MUTES`]), seen from `uid`; on
+/// gsi1 under [`relation_gsi`], newest first.
+pub fn relation_edge(kind: &str, uid: &str, other: &str) -> Key {
+    Key::new(user_pk(uid), format!("{kind}#{other}"))
+}
+pub fn relation_gsi(kind: &str, uid: &str) -> String {
+    format!("{kind}#{uid}")
+}
+/// `uid` blocks someone.
+pub const BLOCKS: &str = "BLOCKS";
+/// `uid` is blocked by someone: the reverse of a block, so that either side's blocks are
+/// one partition query.
+pub const BLOCKED_BY: &str = "BLOCKEDBY";
+/// `uid` mutes someone.
+pub const MUTES: &str = "MUTES";
+
 /// Cache key names under a namespace.
 #[derive(Clone, Debug)]
 pub struct CacheKeys {
@@ -233,5 +251,16 @@ impl CacheKeys {
     /// When each trending post was last engaged with, to prune those outside the window.
     pub fn trending_seen(&self, window: &str) -> String {
         format!("{}:trending-seen:{{{window}}}", self.ns)
+    }
+
+    // --- Blocks and mutes (see `blocks`) ---
+
+    /// Whom a user must not see or hear from (JSON, with the epoch it was read under).
+    pub fn hidden(&self, uid: &str) -> String {
+        format!("{}:hidden:{{{uid}}}", self.ns)
+    }
+    /// Moves on every block or mute change of the user (see `blocks`).
+    pub fn hidden_epoch(&self, uid: &str) -> String {
+        format!("{}:hidden-epoch:{{{uid}}}", self.ns)
     }
 }

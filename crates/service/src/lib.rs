@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod blocks;
 mod cached;
 pub mod comments;
 pub mod config;

@@ -30,6 +30,9 @@ impl Service {
         let Some(post) = self.load_post(pid).await? else {
             return Err(ServiceError::NotFound("post"));
         };
+        if liked {
+            self.ensure_not_blocked(&caller.user_id, &post.author_id, "like this post").await?;
+        }
         let uid = caller.user_id.clone();
         self.enqueue(&Job::SyncLike { post_id: pid.to_string(), user_id: uid.clone(), liked }).await?;
         let key = self.ensure_likes_cached(pid).await?;

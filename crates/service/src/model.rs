@@ -350,3 +350,17 @@ pub struct Me {
     /// Notifications newer than the read marker, counted up to 100.
     pub unread_notifications: u32,
 }
+
+/// The answer to block and unblock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BlockState {
+    /// Whether the caller now blocks the user.
+    pub blocking: bool,
+}
+
+/// The answer to mute and unmute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MuteState {
+    /// Whether the caller now mutes the user.
+    pub muting: bool,
+}

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::normalize_username;
+use crate::blocks::Hidden;
 use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Notification, NotificationKind, Paged};
@@ -103,12 +104,18 @@ impl Service {
         if recipient == note.actor_id {
             return;
         }
+        // Nothing passes a block, and a mute silences: the notification is never made.
+        let hidden = match self.hidden(recipient).await {
+            Ok(hidden) if hidden.hides(&note.actor_id) => return,
+            Ok(hidden) => hidden,
+            Err(err) => return tracing::warn!(%err, recipient, kind = ?note.kind, "notification not stored"),
+        };
         let item = match self.store_notification(recipient, &note).await {
             Ok(Some(item)) => item,
             Ok(None) => return,
             Err(err) => return tracing::warn!(%err, recipient, kind = ?note.kind, "notification not stored"),
         };
-        match self.present_notifications(std::slice::from_ref(&item), None).await {
+        match self.present_notifications(std::slice::from_ref(&item), None, &hidden).await {
             Ok(shown) => {
                 for notification in shown {
                     self.publish_notification(recipient, &notification).await;
@@ -187,7 +194,7 @@ impl Service {
             return Err(ServiceError::BadRequest("invalid cursor".into()));
         }
         let request = Page::backward(page.limit()?).after(start);
-        let (result, marker) = futures::try_join!(
+        let (result, marker, hidden) = futures::try_join!(
             async {
                 Ok(self
                     .store
@@ -195,21 +202,24 @@ impl Service {
                     .await?)
             },
             self.read_marker(uid),
+            self.hidden(uid),
         )?;
-        let items = self.present_notifications(&result.items, marker.as_deref()).await?;
+        let items = self.present_notifications(&result.items, marker.as_deref(), &hidden).await?;
         Ok(Paged { items, next_cursor: result.last_key.as_ref().map(cursor::encode) })
     }
 
-    /// Stored notification items as the API shows them; those about a post deleted since
-    /// are left out.
+    /// Stored notification items as the API shows them; those about a post deleted since,
+    /// and those from an account `hidden` (blocked or muted since), are left out.
     async fn present_notifications(
         &self,
         items: &[Item],
         marker: Option<&str>,
+        hidden: &Hidden,
     ) -> ServiceResult<Vec<Notification>> {
         let stored = items
             .iter()
             .map(|i| Ok((i.sk.clone(), i.attrs_as::<StoredNotification>()?)))
+            .filter(|n| n.as_ref().map_or(true, |(_, n)| !hidden.hides(&n.actor_id)))
             .collect::<ServiceResult<Vec<_>>>()?;
         let actor_ids: Vec<String> = stored.iter().map(|(_, n)| n.actor_id.clone()).collect();
         let mut post_ids: Vec<String> = stored.iter().filter_map(|(_, n)| n.post_id.clone()).collect();
@@ -244,8 +254,11 @@ impl Service {
         limit: usize,
     ) -> ServiceResult<Vec<Notification>> {
         let cond = KeyCondition::pk(keys::notifications_pk(uid)).with_sk(SkCond::Gt(after.to_string()));
-        let result = self.store.query(Index::Table, cond, Page::forward(limit)).await?;
-        self.present_notifications(&result.items, None).await
+        let (result, hidden) = futures::try_join!(
+            async { Ok(self.store.query(Index::Table, cond, Page::forward(limit)).await?) },
+            self.hidden(uid),
+        )?;
+        self.present_notifications(&result.items, None, &hidden).await
     }
 
     /// Marks every notification up to `up_to_id` read. The marker only moves forward, and
@@ -287,8 +300,12 @@ impl Service {
         if let Some(marker) = self.read_marker(uid).await? {
             cond = cond.with_sk(SkCond::Gt(marker));
         }
-        let result = self.store.query(Index::Table, cond, Page::backward(MAX_UNREAD)).await?;
-        Ok(result.items.len() as u32)
+        let (result, hidden) = futures::try_join!(
+            async { Ok(self.store.query(Index::Table, cond, Page::backward(MAX_UNREAD)).await?) },
+            self.hidden(uid),
+        )?;
+        let shown = result.items.iter().filter(|i| !i.str("actor_id").is_some_and(|a| hidden.hides(a)));
+        Ok(shown.count() as u32)
     }
 
     async fn read_marker(&self, uid: &str) -> ServiceResult<Option<String>> {

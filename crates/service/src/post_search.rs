@@ -74,6 +74,7 @@ impl Service {
             Some(word) => vec![word.to_string()],
             None => self.expand_prefix(&query.prefix).await?,
         };
+        let hidden = self.hidden_from(caller).await?;
         let mut found: Vec<StoredPost> = Vec::new();
         let mut examined = 0;
         let mut more = !driving.is_empty();
@@ -86,7 +87,7 @@ impl Service {
                 upper = Some(pid.clone());
                 // Absent: deleted after the candidate was read.
                 if let Some(post) = posts.remove(&pid) {
-                    if query.matches(&terms(&post.text)) {
+                    if !hidden.blocks(&post.author_id) && query.matches(&terms(&post.text)) {
                         found.push(post);
                         if found.len() > limit {
                             break;

@@ -39,7 +39,11 @@ impl Service {
             }
         };
         let profiles = self.profiles(&uids).await?;
-        let ordered = uids.iter().filter_map(|u| profiles.get(u).cloned()).collect();
+        // The cached answer is shared by everyone who typed the same prefix: blocks are
+        // filtered per caller here (a page may then be short).
+        let hidden = self.hidden_from(caller).await?;
+        let ordered =
+            uids.iter().filter(|u| !hidden.blocks(u)).filter_map(|u| profiles.get(u).cloned()).collect();
         self.present_users(caller, ordered).await
     }
 

@@ -4,7 +4,8 @@
 //! and holds `user id -> connections`; each message is routed to the local streams it
 //! concerns, so a write on any instance reaches streams on every instance:
 //! - `post` (a new post entering the caller's home feed): to connected users who follow
-//!   the author (one store `batch_get` of their following edges per post) and to the
+//!   the author (one store `batch_get` of their following edges per post, then one cache
+//!   `MGET` of their hidden sets, which leaves out those who mute the author) and to the
 //!   author's own streams. Data: the Post as the feed shows it, presented once for all
 //!   recipients (`liked_by_me` is false: the post is new).
 //! - `engagement` `{post_id, like_count, comment_count}`: to streams whose user "loaded the
@@ -387,13 +388,17 @@ impl Service {
         let author = message.author_id.as_str();
         let edges =
             connected.iter().filter(|u| *u != author).map(|u| keys::following_edge(u, author)).collect();
-        let mut recipients: Vec<String> = self
+        let recipients: Vec<String> = self
             .store
             .batch_get(edges)
             .await?
             .into_iter()
             .filter_map(|edge| edge.pk.strip_prefix("USER#").map(str::to_string))
             .collect();
+        // Followers who muted the author (or a block made as the post went out) see it not.
+        let hidden = self.hidden_many(&recipients).await?;
+        let mut recipients: Vec<String> =
+            recipients.into_iter().zip(hidden).filter(|(_, h)| !h.hides(author)).map(|(u, _)| u).collect();
         if connected.iter().any(|u| u == author) {
             recipients.push(message.author_id.clone());
         }

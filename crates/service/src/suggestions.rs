@@ -64,8 +64,14 @@ impl Service {
         };
         let profiles = self.profiles(&uids).await?;
         let ordered = uids.iter().filter_map(|u| profiles.get(u).cloned()).collect();
-        let users = self.present_users(Some(caller), ordered).await?;
-        Ok(users.into_iter().filter(|u| u.followed_by_me != Some(true)).take(limit).collect())
+        let (users, hidden) = futures::try_join!(self.present_users(Some(caller), ordered), self.hidden(me))?;
+        // Both filtered at read time, so a follow or block made since the answer was cached
+        // shows at once.
+        Ok(users
+            .into_iter()
+            .filter(|u| u.followed_by_me != Some(true) && !hidden.blocks(&u.id))
+            .take(limit)
+            .collect())
     }
 
     /// Up to [`MAX_SUGGESTIONS`] user ids, best first.

@@ -21,8 +21,8 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
 /// `@mentioned` in the text (kind `mention`); nobody twice for one comment.
 #[utoipa::path(post, path = "/api/posts/{id}/comments", tag = "posts", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = NewComment,
-    responses((status = 201, body = Comment), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Comment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_comment(
     State(service): State<Service>,
     Auth(caller): Auth,

@@ -135,7 +135,8 @@ pub async fn delete_post(
 
 /// Like (idempotent).
 #[utoipa::path(post, path = "/api/posts/{id}/like", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn like(
     State(service): State<Service>,
     Auth(caller): Auth,

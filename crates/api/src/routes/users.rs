@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use roost_service::graph::Direction;
-use roost_service::model::{FollowState, Items, Paged, User};
+use roost_service::model::{BlockState, FollowState, Items, MuteState, Paged, User};
 use roost_service::Service;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -22,6 +22,10 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
         .routes(routes!(follow, unfollow))
         .routes(routes!(followers))
         .routes(routes!(following))
+        .routes(routes!(block, unblock))
+        .routes(routes!(mute, unmute))
+        .routes(routes!(blocks))
+        .routes(routes!(mutes))
 }
 
 /// A profile.
@@ -59,8 +63,8 @@ pub async fn search(
 /// Follow (idempotent).
 #[utoipa::path(post, path = "/api/users/{user}/follow", tag = "users", security(("bearer" = [])),
     params(("user" = String, Path, description = "id or username")),
-    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn follow(
     State(service): State<Service>,
     Auth(caller): Auth,
@@ -105,4 +109,78 @@ pub async fn following(
     Query(page): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Paged<User>>> {
     Ok(axum::Json(service.connections(caller.as_ref(), &user, Direction::Following, &page.into()).await?))
+}
+
+/// Block (idempotent): the follows both ways end, and neither sees nor hears from the other.
+#[utoipa::path(post, path = "/api/users/{user}/block", tag = "users", security(("bearer" = [])),
+    params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = BlockState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn block(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<BlockState>> {
+    Ok(axum::Json(service.set_block(&caller, &user, true).await?))
+}
+
+/// Unblock (idempotent); the follows a block ended stay ended.
+#[utoipa::path(delete, path = "/api/users/{user}/block", tag = "users", security(("bearer" = [])),
+    params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = BlockState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn unblock(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<BlockState>> {
+    Ok(axum::Json(service.set_block(&caller, &user, false).await?))
+}
+
+/// Mute (idempotent): the user's posts and notifications are hidden from the caller.
+#[utoipa::path(post, path = "/api/users/{user}/mute", tag = "users", security(("bearer" = [])),
+    params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = MuteState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn mute(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<MuteState>> {
+    Ok(axum::Json(service.set_mute(&caller, &user, true).await?))
+}
+
+/// Unmute (idempotent).
+#[utoipa::path(delete, path = "/api/users/{user}/mute", tag = "users", security(("bearer" = [])),
+    params(("user" = String, Path, description = "id or username")),
+    responses((status = 200, body = MuteState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn unmute(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Path(user): Path<String>,
+) -> ApiResult<axum::Json<MuteState>> {
+    Ok(axum::Json(service.set_mute(&caller, &user, false).await?))
+}
+
+/// Whom the caller blocks, newest first.
+#[utoipa::path(get, path = "/api/me/blocks", tag = "users", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Paged<User>), (status = 401, body = ErrorBody)))]
+pub async fn blocks(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<axum::Json<Paged<User>>> {
+    Ok(axum::Json(service.blocked_users(&caller, &page.into()).await?))
+}
+
+/// Whom the caller mutes, newest first.
+#[utoipa::path(get, path = "/api/me/mutes", tag = "users", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Paged<User>), (status = 401, body = ErrorBody)))]
+pub async fn mutes(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<axum::Json<Paged<User>>> {
+    Ok(axum::Json(service.muted_users(&caller, &page.into()).await?))
 }
