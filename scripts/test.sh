@@ -5,6 +5,8 @@
 # modes), and stops them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Incremental artifacts only pay off across edits; for one whole run they cost gigabytes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # Lint first: a formatting slip or a clippy warning fails in seconds, not after the suites.
 cargo fmt --all --check
@@ -19,6 +21,7 @@ trap services_stop EXIT
 # Everything (unit tests, the engine conformance suites against SQLite, the in-process cache,
 # Redis and moto, and the HTTP suite on embedded engines), the suites that need the services
 # included: the `services` features build them (plain `cargo test` leaves them out) ...
-cargo test --workspace --features roost/services,roost-distributed/services "$@"
-# ... then the HTTP suite again with DynamoDB + Redis + S3 behind the same binary.
-ROOST_TEST_MODE=distributed cargo test -p roost --tests --features services "$@"
+features=roost/services,roost-distributed/services
+cargo test --workspace --features "$features" "$@"
+# ... then the HTTP suite again (the same features, so nothing is rebuilt) with DynamoDB + Redis + S3 behind the same binary.
+ROOST_TEST_MODE=distributed cargo test -p roost --tests --features "$features" "$@"
