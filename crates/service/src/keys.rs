@@ -154,6 +154,7 @@ pub fn notifications_read(uid: &str) -> Key {
 pub fn relation_edge(kind: &str, uid: &str, other: &str) -> Key {
     Key::new(user_pk(uid), format!("{kind}#{other}"))
 }
+/// The gsi1 partition listing whom `uid` blocks or mutes.
 pub fn relation_gsi(kind: &str, uid: &str) -> String {
     format!("{kind}#{uid}")
 }
