@@ -30,6 +30,9 @@ pub struct ServiceConfig {
     pub job_claim_idle_secs: u64,
     /// Concurrent jobs per instance.
     pub worker_concurrency: usize,
+    /// Comma-separated words (case-insensitive, whole words) that hold a post or comment
+    /// for review instead of publishing it; empty: no screening.
+    pub screening_words: String,
 }
 
 impl Default for ServiceConfig {
@@ -45,6 +48,7 @@ impl Default for ServiceConfig {
             fanout_threshold: 10_000,
             job_claim_idle_secs: 30,
             worker_concurrency: 4,
+            screening_words: String::new(),
         }
     }
 }

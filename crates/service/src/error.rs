@@ -16,6 +16,9 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("{0}")]
     Forbidden(String),
+    /// The account is suspended by a moderator (sign-in refused).
+    #[error("this account is suspended")]
+    Suspended,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]

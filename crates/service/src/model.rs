@@ -22,6 +22,13 @@ pub struct Profile {
     /// `user` or `moderator`.
     #[serde(default = "default_role")]
     pub role: String,
+    /// Set by a moderator: the user cannot sign in (see `moderation`).
+    #[serde(default)]
+    pub suspended: bool,
+    /// Sessions with an id below this one are over (a suspension ended them; see
+    /// `accounts::check_session`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_after: Option<String>,
 }
 
 fn default_role() -> String {
@@ -166,6 +173,10 @@ pub struct Post {
     pub comment_count: i64,
     pub liked_by_me: bool,
     pub created_at: String,
+    /// Present (true) only on a post held for review by the screening list, which only
+    /// its author and moderators see.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// The answer to like and unlike.
@@ -228,6 +239,9 @@ pub struct Comment {
     /// 0 for a comment on the post, 1 for a reply to it, ...; capped for display.
     pub depth: u32,
     pub deleted: bool,
+    /// Present (true) only on a comment held for review by the screening list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// What a notification is about.
@@ -265,4 +279,81 @@ pub struct Me {
     pub user: User,
     /// Notifications newer than the read marker, counted up to 100.
     pub unread_notifications: u32,
+}
+
+// --- moderation (see `moderation`) ---
+
+/// What a report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportTargetType {
+    Post,
+    Comment,
+    User,
+}
+
+/// How a moderator resolves a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModerationAction {
+    /// Nothing wrong: the report is closed (held content is published).
+    Dismiss,
+    /// The post or comment is deleted (for a user: suspended).
+    Remove,
+    /// The author of the post or comment (or the user) is suspended.
+    Suspend,
+}
+
+/// A report as stored in `REPORT#rid / META`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredReport {
+    pub id: String,
+    pub target_type: ReportTargetType,
+    pub target_id: String,
+    /// The author of the post or comment, or the user: whom `suspend` suspends.
+    pub target_author_id: String,
+    pub reason: String,
+    /// `None` for an automatic report (the screening list held the content).
+    pub reporter_id: Option<String>,
+    pub created_at: String,
+    #[serde(default)]
+    pub action: Option<ModerationAction>,
+    #[serde(default)]
+    pub resolved_by: Option<String>,
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+}
+
+/// What a report's target looks like now, for the moderator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportTarget {
+    /// The author of the post or comment, or the reported user.
+    pub user: UserSummary,
+    /// The text of the post or comment (absent for a user).
+    pub text: Option<String>,
+    /// The content is held for review (not published).
+    pub held: bool,
+    /// The user is suspended.
+    pub suspended: bool,
+}
+
+/// Report, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub id: String,
+    pub target_type: ReportTargetType,
+    pub target_id: String,
+    pub reason: String,
+    /// Who reported it; absent for an automatic report.
+    pub reporter: Option<UserSummary>,
+    /// Made by the screening list rather than a user.
+    pub automatic: bool,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// How it was resolved.
+    pub action: Option<ModerationAction>,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+    /// The target as it is now; absent once it is gone.
+    pub target: Option<ReportTarget>,
 }
