@@ -13,6 +13,7 @@ use roost_engines::{Cond, EngineError, Index, Item, Key, KeyCondition, Page, Sta
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::accounts::normalize_username;
 use crate::config::ttl;
 use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
@@ -127,6 +128,10 @@ impl Service {
         id: &str,
     ) -> ServiceResult<(String, String)> {
         let found = match target_type {
+            // Neither an id nor a possible username: no lookup (keys stay bounded).
+            ReportTargetType::User if !ids::looks_like_id(id) && normalize_username(id).is_err() => {
+                return Err(ServiceError::NotFound("user"))
+            }
             ReportTargetType::User => {
                 let profile = self.resolve_user(id).await?;
                 return Ok((profile.id.clone(), profile.id));
