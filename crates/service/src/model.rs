@@ -287,8 +287,11 @@ pub struct Me {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportTargetType {
+    /// A post, by id.
     Post,
+    /// A comment, by id.
     Comment,
+    /// A user, by id (or, when reporting, username).
     User,
 }
 
@@ -307,19 +310,27 @@ pub enum ModerationAction {
 /// A report as stored in `REPORT#rid / META`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredReport {
+    /// The report's id (time-ordered: the queue's order).
     pub id: String,
+    /// What is reported.
     pub target_type: ReportTargetType,
+    /// The id of the post, comment or user reported.
     pub target_id: String,
     /// The author of the post or comment, or the user: whom `suspend` suspends.
     pub target_author_id: String,
+    /// Why, in the reporter's words (or the screening list's).
     pub reason: String,
     /// `None` for an automatic report (the screening list held the content).
     pub reporter_id: Option<String>,
+    /// When it was filed (RFC 3339).
     pub created_at: String,
+    /// How it was resolved; `None` while open.
     #[serde(default)]
     pub action: Option<ModerationAction>,
+    /// The moderator who resolved it.
     #[serde(default)]
     pub resolved_by: Option<String>,
+    /// When it was resolved (RFC 3339).
     #[serde(default)]
     pub resolved_at: Option<String>,
 }
@@ -340,9 +351,13 @@ pub struct ReportTarget {
 /// Report, as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Report {
+    /// The report's id.
     pub id: String,
+    /// What is reported.
     pub target_type: ReportTargetType,
+    /// The id of the post, comment or user reported.
     pub target_id: String,
+    /// Why.
     pub reason: String,
     /// Who reported it; absent for an automatic report.
     pub reporter: Option<UserSummary>,
@@ -352,7 +367,9 @@ pub struct Report {
     pub status: String,
     /// How it was resolved.
     pub action: Option<ModerationAction>,
+    /// When it was filed (RFC 3339).
     pub created_at: String,
+    /// When it was resolved (RFC 3339).
     pub resolved_at: Option<String>,
     /// The target as it is now; absent once it is gone.
     pub target: Option<ReportTarget>,

@@ -29,6 +29,7 @@ pub const MAX_REASON: usize = 500;
 /// `POST /api/reports`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct NewReport {
+    /// What is reported.
     pub target_type: ReportTargetType,
     /// The post's or comment's id; a user's id or username.
     pub target_id: String,
@@ -40,6 +41,7 @@ pub struct NewReport {
 /// `POST /api/admin/reports/{id}/resolve`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct Resolution {
+    /// What to do about the report.
     pub action: ModerationAction,
 }
 
