@@ -60,6 +60,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ServiceError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ServiceError::Suspended => (StatusCode::FORBIDDEN, "suspended"),
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServiceError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),

@@ -26,6 +26,9 @@ pub enum Command {
     Seed(crate::bench::SeedArgs),
     /// Load-test a running server: /healthz, then a workload; per-operation latency report.
     Bench(crate::bench::BenchArgs),
+    /// Administer accounts (moderators, suspensions) on the engines `serve` would use.
+    #[command(subcommand)]
+    Admin(crate::admin::AdminCommand),
 }
 
 /// `serve`'s own flags, and one flag per setting (see `config`).

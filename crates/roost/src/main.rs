@@ -1,6 +1,8 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
-//! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server.
+//! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server; `admin`
+//! administers accounts.
 
+mod admin;
 mod bench;
 mod cli;
 mod config;
@@ -22,6 +24,7 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Seed(args) => bench::run_seed(args).await,
             cli::Command::Bench(args) => bench::run_bench(args).await,
+            cli::Command::Admin(command) => admin::run(command).await,
         }
     })
 }

@@ -196,3 +196,48 @@ async fn writes_on_one_instance_reach_a_stream_open_on_another() {
     assert_eq!(engagement.data["comment_count"], 1);
     assert_eq!(comment.data["kind"], "comment");
 }
+
+/// Signs `username` in through `server`; the answer's token as a client.
+async fn signed_in(server: &Server, username: &str) -> Client {
+    let body = server
+        .client()
+        .post("/api/auth/login", json!({"username": username, "password": "password123"}))
+        .await
+        .expect(200);
+    server.client().with_token(body["token"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_suspension_ends_the_sessions_on_every_instance_at_once() {
+    let (a, b) = pair().await;
+    let (carol, _) = a.client().register("carol").await;
+    let (dave, _) = a.client().register("dave").await;
+    let (bob, _) = a.client().register("bob").await;
+    // Both instances have checked (and cached) the sessions before the suspensions.
+    for client in [&carol, &dave] {
+        client.get("/api/me").await.expect(200);
+        via(&b, client).get("/api/me").await.expect(200);
+    }
+    a.client().register("mod").await;
+    let out = a.admin(&["grant-moderator", "mod"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let moderator = signed_in(&b, "mod").await;
+
+    // Through the API on one instance...
+    let report = json!({"target_type": "user", "target_id": "carol", "reason": "abuse"});
+    let report = bob.post("/api/reports", report).await.expect(201);
+    let path = format!("/api/admin/reports/{}/resolve", report["id"].as_str().unwrap());
+    via(&a, &moderator).post(&path, json!({"action": "suspend"})).await.expect(200);
+    via(&b, &carol).get("/api/me").await.expect_error(401, "unauthorized");
+    carol.get("/api/me").await.expect_error(401, "unauthorized");
+    b.client()
+        .post("/api/auth/login", json!({"username": "carol", "password": "password123"}))
+        .await
+        .expect_error(403, "suspended");
+
+    // ...and from the command line, which reaches the shared cache too.
+    let out = b.admin(&["suspend", "dave"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dave.get("/api/me").await.expect_error(401, "unauthorized");
+    via(&b, &dave).get("/api/me").await.expect_error(401, "unauthorized");
+}

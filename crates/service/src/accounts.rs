@@ -1,7 +1,7 @@
 //! Accounts and sessions: register, login, logout, the token check every request makes,
 //! and editing one's own profile.
 
-use roost_engines::{Cond, EngineError, Item, TxOp, Update};
+use roost_engines::{store::by_key, Cond, EngineError, Item, TxOp, Update};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -142,6 +142,8 @@ impl Service {
             posts_count: 0,
             created_at: time::now_rfc3339(),
             role: "user".into(),
+            suspended: false,
+            sessions_after: None,
         };
         let user_key = keys::user(&profile.id);
         let claim = keys::username_claim(&username);
@@ -195,7 +197,18 @@ impl Service {
         if hash.is_empty() || !verify_password(input.password, hash.to_string()).await? {
             return Err(ServiceError::InvalidCredentials);
         }
-        let profile = self.profile(uid).await?.ok_or(ServiceError::InvalidCredentials)?;
+        // From the store, not the cache: a suspension or a role given by `roost admin` in
+        // another process counts from the next sign-in at the latest, whatever this
+        // instance has cached.
+        let stored = self.store.get(&keys::user(uid)).await?;
+        let profile: Profile = stored.ok_or(ServiceError::InvalidCredentials)?.attrs_as()?;
+        if profile.suspended {
+            return Err(ServiceError::Suspended);
+        }
+        let cached = self.profile(uid).await?;
+        if cached.is_none_or(|c| c.role != profile.role || c.suspended != profile.suspended) {
+            self.forget_profiles(&[uid]).await;
+        }
         let token = self.open_session(uid).await?;
         Ok(SignedIn { user: User::from_profile(&profile, None), token })
     }
@@ -222,7 +235,13 @@ impl Service {
     async fn check_session(&self, token: &str) -> ServiceResult<Caller> {
         let claims = self.tokens.verify(token, time::now_secs()).ok_or(ServiceError::Unauthorized)?;
         let cache_key = self.ck.session(&claims.sid);
-        if let Some(uid) = self.cache_get(&cache_key).await {
+        // The user's session floor comes in the same round trip: a suspension sets it on
+        // every instance at once (see `moderation`).
+        let cached = self.cache_mget(&[cache_key.clone(), self.ck.session_floor(&claims.sub)]).await;
+        if cached[1].as_ref().is_some_and(|floor| claims.sid.as_bytes() < floor.as_ref()) {
+            return Err(ServiceError::Unauthorized);
+        }
+        if let Some(uid) = &cached[0] {
             if uid == REVOKED_SESSION {
                 return Err(ServiceError::Unauthorized);
             }
@@ -230,9 +249,18 @@ impl Service {
                 return Ok(Caller { user_id: claims.sub, session_id: claims.sid });
             }
         }
-        let session = self.store.get(&keys::session(&claims.sid)).await?.ok_or(ServiceError::Unauthorized)?;
+        let session_key = keys::session(&claims.sid);
+        let found = by_key(self.store.batch_get(vec![session_key.clone(), keys::user(&claims.sub)]).await?);
+        let session = found.get(&session_key).ok_or(ServiceError::Unauthorized)?;
         if session.str("uid") != Some(claims.sub.as_str()) {
             return Err(ServiceError::Unauthorized);
+        }
+        if let Some(profile) = found.get(&keys::user(&claims.sub)) {
+            let profile: Profile = profile.attrs_as()?;
+            let ended = profile.sessions_after.as_ref().is_some_and(|floor| claims.sid < *floor);
+            if profile.suspended || ended {
+                return Err(ServiceError::Unauthorized);
+            }
         }
         // Only if absent: a logout that raced this check has left its mark, which must win
         // (an unconditional set would bring the revoked session back for the whole TTL).

@@ -64,10 +64,10 @@ fn check_text(raw: &str) -> ServiceResult<String> {
 }
 
 /// The lookup item of a comment: where it is filed, and who wrote it.
-struct CommentRef {
-    post_id: String,
-    path: String,
-    author_id: String,
+pub(crate) struct CommentRef {
+    pub(crate) post_id: String,
+    pub(crate) path: String,
+    pub(crate) author_id: String,
 }
 
 impl Service {
@@ -103,18 +103,37 @@ impl Service {
             depth: (path.split('/').count() - 1) as u32,
             deleted: false,
         };
-        let in_thread = keys::comment_in_thread(pid, &path);
-        let lookup = keys::comment(&id);
+        if let Some(word) = self.screened_word(&stored.text) {
+            self.hold_comment(&stored, &path, &word).await?;
+            return Ok(Comment { held: true, ..present(stored, (&author).into()) });
+        }
+        self.commit_comment(&stored, &path, &post.author_id, parent.as_ref(), Vec::new()).await?;
+        Ok(present(stored, (&author).into()))
+    }
+
+    /// Publishes a new comment filed at `path`: writes it with `extra` ops in one
+    /// transaction (404 if cancelled: the post or the parent is gone), then notifies.
+    pub(crate) async fn commit_comment(
+        &self,
+        stored: &StoredComment,
+        path: &str,
+        post_author_id: &str,
+        parent: Option<&CommentRef>,
+        extra: Vec<TxOp>,
+    ) -> ServiceResult<()> {
+        let (id, pid, author_id) = (&stored.id, stored.post_id.as_str(), &stored.author_id);
+        let in_thread = keys::comment_in_thread(pid, path);
+        let lookup = keys::comment(id);
         let mut ops = vec![
             TxOp::Put {
-                item: Item::new(in_thread.pk, in_thread.sk).with_attrs(&stored),
+                item: Item::new(in_thread.pk, in_thread.sk).with_attrs(stored),
                 cond: Cond::NotExists,
             },
             TxOp::Put {
                 item: Item::new(lookup.pk, lookup.sk)
                     .with("post_id", pid)
-                    .with("path", path.as_str())
-                    .with("author_id", author.id.as_str()),
+                    .with("path", path)
+                    .with("author_id", author_id.as_str()),
                 cond: Cond::NotExists,
             },
             TxOp::Update {
@@ -123,10 +142,11 @@ impl Service {
                 cond: Cond::Exists,
             },
         ];
-        if let Some(parent_id) = &new.parent_id {
+        if let Some(parent_id) = &stored.parent_id {
             // The thread goes with its post; this fails if it went meanwhile.
             ops.push(TxOp::Check { key: keys::comment(parent_id), cond: Cond::Exists });
         }
+        ops.extend(extra);
         match self.store.transact_write(ops).await {
             Ok(()) => {}
             Err(EngineError::TransactionCanceled { .. }) => return Err(ServiceError::NotFound("post")),
@@ -138,19 +158,18 @@ impl Service {
 
         // The post's author hears of a comment, the parent's author of a reply (not both),
         // anyone else named in it of a mention.
-        let on = |kind| NewNotification::new(kind, &author.id).post(pid).comment(&id);
-        let mut told = vec![author.id.clone()];
-        if let Some(parent) = &parent {
+        let on = |kind| NewNotification::new(kind, author_id).post(pid).comment(id);
+        let mut told = vec![author_id.clone()];
+        if let Some(parent) = parent {
             self.notify(&parent.author_id, on(NotificationKind::Reply)).await;
             told.push(parent.author_id.clone());
         }
-        if !told.contains(&post.author_id) {
-            self.notify(&post.author_id, on(NotificationKind::Comment)).await;
-            told.push(post.author_id.clone());
+        if !told.iter().any(|t| t == post_author_id) {
+            self.notify(post_author_id, on(NotificationKind::Comment)).await;
+            told.push(post_author_id.to_string());
         }
         self.notify_mentions(&stored.text, on(NotificationKind::Mention), &told).await;
-
-        Ok(present(stored, (&author).into()))
+        Ok(())
     }
 
     /// A post's thread, depth-first, oldest first.
@@ -218,7 +237,7 @@ impl Service {
         Ok(())
     }
 
-    async fn comment_ref(&self, cid: &str) -> ServiceResult<Option<CommentRef>> {
+    pub(crate) async fn comment_ref(&self, cid: &str) -> ServiceResult<Option<CommentRef>> {
         if !ids::looks_like_id(cid) {
             return Ok(None);
         }
@@ -228,7 +247,7 @@ impl Service {
     }
 }
 
-fn present(c: StoredComment, author: crate::model::UserSummary) -> Comment {
+pub(crate) fn present(c: StoredComment, author: crate::model::UserSummary) -> Comment {
     Comment {
         id: c.id,
         post_id: c.post_id,
@@ -238,6 +257,7 @@ fn present(c: StoredComment, author: crate::model::UserSummary) -> Comment {
         created_at: c.created_at,
         depth: c.depth.min(MAX_DISPLAY_DEPTH),
         deleted: c.deleted,
+        held: false,
     }
 }
 

@@ -32,6 +32,9 @@ pub struct ServiceConfig {
     pub job_claim_idle_secs: u64,
     /// Concurrent jobs per instance.
     pub worker_concurrency: usize,
+    /// Comma-separated words (case-insensitive, whole words) that hold a post or comment
+    /// for review instead of publishing it; empty: no screening.
+    pub screening_words: String,
 }
 
 impl Default for ServiceConfig {
@@ -47,6 +50,7 @@ impl Default for ServiceConfig {
             fanout_threshold: 10_000,
             job_claim_idle_secs: 30,
             worker_concurrency: 4,
+            screening_words: String::new(),
         }
     }
 }

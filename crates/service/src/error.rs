@@ -22,6 +22,9 @@ pub enum ServiceError {
     /// Signed in, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The account is suspended by a moderator (sign-in refused).
+    #[error("this account is suspended")]
+    Suspended,
     /// The named thing (`"user"`, `"post"`, ...) does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

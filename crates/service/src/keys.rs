@@ -166,6 +166,25 @@ pub const BLOCKED_BY: &str = "BLOCKEDBY";
 /// `uid` mutes someone.
 pub const MUTES: &str = "MUTES";
 
+// --- Moderation (see `moderation`, `screening`) ---
+
+/// A report; while open it is also in gsi1 under [`OPEN_REPORTS_GSI`], oldest first.
+pub fn report(rid: &str) -> Key {
+    Key::new(format!("REPORT#{rid}"), "META")
+}
+/// The open reports, sorted by report id (time): a sparse index that a report leaves when
+/// it is resolved (the resolved item is written without it).
+pub const OPEN_REPORTS_GSI: &str = "REPORTS#open";
+/// A post held for review: filed beside where it will live, under another sort key, so
+/// nothing that reads posts (`META`) or their indexes finds it.
+pub fn held_post(pid: &str) -> Key {
+    Key::new(post_pk(pid), "HELD")
+}
+/// A comment held for review, beside its (future) lookup item.
+pub fn held_comment(cid: &str) -> Key {
+    Key::new(format!("COMMENT#{cid}"), "HELD")
+}
+
 /// Cache key names under a namespace.
 #[derive(Clone, Debug)]
 pub struct CacheKeys {
@@ -245,6 +264,14 @@ impl CacheKeys {
     pub fn suggestions(&self, uid: &str) -> String {
         format!("{}:suggest:{{{uid}}}", self.ns)
     }
+    // --- Moderation (see `moderation`) ---
+
+    /// The id below which a user's sessions are over (set by a suspension), mirrored from
+    /// the profile so that every instance refuses them at once.
+    pub fn session_floor(&self, uid: &str) -> String {
+        format!("{}:session-floor:{{{uid}}}", self.ns)
+    }
+
     /// Trending scores of one window and generation (see `trending`).
     pub fn trending(&self, window: &str, generation: u64) -> String {
         format!("{}:trending:{{{window}}}:{generation}", self.ns)

@@ -31,6 +31,13 @@ pub struct Profile {
     /// `user` or `moderator`.
     #[serde(default = "default_role")]
     pub role: String,
+    /// Set by a moderator: the user cannot sign in (see `moderation`).
+    #[serde(default)]
+    pub suspended: bool,
+    /// Sessions with an id below this one are over (a suspension ended them; see
+    /// `accounts::check_session`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_after: Option<String>,
 }
 
 fn default_role() -> String {
@@ -222,6 +229,10 @@ pub struct Post {
     pub liked_by_me: bool,
     /// When the post was created (RFC 3339).
     pub created_at: String,
+    /// Present (true) only on a post held for review by the screening list, which only
+    /// its author and moderators see.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// The answer to like and unlike.
@@ -304,6 +315,9 @@ pub struct Comment {
     pub depth: u32,
     /// Whether the comment was deleted; its replies stay in the thread.
     pub deleted: bool,
+    /// Present (true) only on a comment held for review by the screening list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// What a notification is about.
@@ -363,4 +377,98 @@ pub struct BlockState {
 pub struct MuteState {
     /// Whether the caller now mutes the user.
     pub muting: bool,
+}
+
+// --- moderation (see `moderation`) ---
+
+/// What a report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportTargetType {
+    /// A post, by id.
+    Post,
+    /// A comment, by id.
+    Comment,
+    /// A user, by id (or, when reporting, username).
+    User,
+}
+
+/// How a moderator resolves a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModerationAction {
+    /// Nothing wrong: the report is closed (held content is published).
+    Dismiss,
+    /// The post or comment is deleted (for a user: suspended).
+    Remove,
+    /// The author of the post or comment (or the user) is suspended.
+    Suspend,
+}
+
+/// A report as stored in `REPORT#rid / META`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredReport {
+    /// The report's id (time-ordered: the queue's order).
+    pub id: String,
+    /// What is reported.
+    pub target_type: ReportTargetType,
+    /// The id of the post, comment or user reported.
+    pub target_id: String,
+    /// The author of the post or comment, or the user: whom `suspend` suspends.
+    pub target_author_id: String,
+    /// Why, in the reporter's words (or the screening list's).
+    pub reason: String,
+    /// `None` for an automatic report (the screening list held the content).
+    pub reporter_id: Option<String>,
+    /// When it was filed (RFC 3339).
+    pub created_at: String,
+    /// How it was resolved; `None` while open.
+    #[serde(default)]
+    pub action: Option<ModerationAction>,
+    /// The moderator who resolved it.
+    #[serde(default)]
+    pub resolved_by: Option<String>,
+    /// When it was resolved (RFC 3339).
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+}
+
+/// What a report's target looks like now, for the moderator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportTarget {
+    /// The author of the post or comment, or the reported user.
+    pub user: UserSummary,
+    /// The text of the post or comment (absent for a user).
+    pub text: Option<String>,
+    /// The content is held for review (not published).
+    pub held: bool,
+    /// The user is suspended.
+    pub suspended: bool,
+}
+
+/// Report, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    /// The report's id.
+    pub id: String,
+    /// What is reported.
+    pub target_type: ReportTargetType,
+    /// The id of the post, comment or user reported.
+    pub target_id: String,
+    /// Why.
+    pub reason: String,
+    /// Who reported it; absent for an automatic report.
+    pub reporter: Option<UserSummary>,
+    /// Made by the screening list rather than a user.
+    pub automatic: bool,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// How it was resolved.
+    pub action: Option<ModerationAction>,
+    /// When it was filed (RFC 3339).
+    pub created_at: String,
+    /// When it was resolved (RFC 3339).
+    pub resolved_at: Option<String>,
+    /// The target as it is now; absent once it is gone.
+    pub target: Option<ReportTarget>,
 }

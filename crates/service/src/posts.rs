@@ -15,7 +15,7 @@ use crate::config::ttl;
 use crate::cursor::{self, PageRequest};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
-use crate::model::{Caller, Image, NotificationKind, Paged, Post, StoredPost};
+use crate::model::{Caller, Image, NotificationKind, Paged, Post, Profile, StoredPost};
 use crate::notifications::NewNotification;
 use crate::trending::Engagement;
 use crate::{feed, ids, keys, post_search, time, Service};
@@ -81,11 +81,32 @@ impl Service {
             comment_count: 0,
             created_at: time::rfc3339_of_millis(millis),
         };
-        let key = keys::post(&id);
+        if let Some(word) = self.screened_word(&stored.text) {
+            self.hold_post(&stored, &word).await?;
+            let mut shown = self.present_posts(Some(caller), vec![stored]).await?.remove(0);
+            shown.held = true;
+            return Ok(shown);
+        }
+        self.commit_post(&author, &stored, Vec::new(), ServiceError::Unauthorized).await?;
+        Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
+    }
+
+    /// Publishes a new post: writes it with `extra` ops in one transaction (`canceled` is
+    /// the answer if that is cancelled), then caches, notifies and fans it out.
+    pub(crate) async fn commit_post(
+        &self,
+        author: &Profile,
+        stored: &StoredPost,
+        extra: Vec<TxOp>,
+        canceled: ServiceError,
+    ) -> ServiceResult<()> {
+        let id = &stored.id;
+        let millis = ids::millis_of(id).unwrap_or_else(time::now_millis);
+        let key = keys::post(id);
         let item = Item::new(key.pk, key.sk)
-            .with_gsi1(keys::author_gsi(&author.id), keys::author_gsi_sk(&id))
+            .with_gsi1(keys::author_gsi(&author.id), keys::author_gsi_sk(id))
             .with_gsi2(keys::timeline_gsi(&time::hour_bucket(millis)), id.as_str())
-            .with_attrs(&stored);
+            .with_attrs(stored);
         let mut ops = vec![
             TxOp::Put { item, cond: Cond::NotExists },
             TxOp::Update {
@@ -94,29 +115,29 @@ impl Service {
                 cond: Cond::Exists,
             },
             // Read-your-writes: the post is in the author's own feed at once.
-            TxOp::Put { item: feed::feed_entry(&author.id, &id, &author.id), cond: Cond::None },
+            TxOp::Put { item: feed::feed_entry(&author.id, id, &author.id), cond: Cond::None },
         ];
         // Searchable at once: the post's index entries commit with it.
-        ops.extend(post_search::posting_puts(&id, &stored.text));
+        ops.extend(post_search::posting_puts(id, &stored.text));
+        ops.extend(extra);
         self.store.transact_write(ops).await.map_err(|err| match err {
-            EngineError::TransactionCanceled { .. } => ServiceError::Unauthorized,
+            EngineError::TransactionCanceled { .. } => canceled,
             other => other.into(),
         })?;
-        self.cache_set_json(&self.ck.post(&id), &stored, ttl::POST).await;
-        let mention = NewNotification::new(NotificationKind::Mention, &author.id).post(&id);
+        self.cache_set_json(&self.ck.post(id), stored, ttl::POST).await;
+        let mention = NewNotification::new(NotificationKind::Mention, &author.id).post(id);
         self.notify_mentions(&stored.text, mention, std::slice::from_ref(&author.id)).await;
         self.forget_profiles(&[author.id.as_str()]).await;
-        self.push_to_cached_feeds(std::slice::from_ref(&author.id), &id).await?;
-        self.note_recent_post(&author.id, &id).await;
-        self.publish_post(&id, &author.id).await;
-        self.note_engagement(&id, Engagement::Posted).await;
+        self.push_to_cached_feeds(std::slice::from_ref(&author.id), id).await?;
+        self.note_recent_post(&author.id, id).await;
+        self.publish_post(id, &author.id).await;
+        self.note_engagement(id, Engagement::Posted).await;
         self.note_terms(&stored.text).await;
-        if self.is_big_account(&author).await? {
-            self.ensure_celebrity(&author.id).await?;
+        if self.is_big_account(author).await? {
+            self.ensure_celebrity(&author.id).await
         } else {
-            self.enqueue(&Job::FanOut { post_id: id.clone(), author_id: author.id.clone() }).await?;
+            self.enqueue(&Job::FanOut { post_id: id.clone(), author_id: author.id.clone() }).await
         }
-        Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
     }
 
     /// The media items of `ids`, which must be the caller's own uploads.
@@ -169,14 +190,21 @@ impl Service {
         Ok(found)
     }
 
-    /// Post `pid` as `caller` sees it (`liked_by_me` false for anonymous callers).
+    /// Post `pid` as `caller` sees it (`liked_by_me` false for anonymous callers); a post
+    /// held for review only for its author and moderators.
     pub async fn post(&self, caller: Option<&Caller>, pid: &str) -> ServiceResult<Post> {
-        let stored = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
-        self.present_posts(caller, vec![stored])
+        let (stored, held) = match self.load_post(pid).await? {
+            Some(post) => (post, false),
+            None => (self.held_post_for(caller, pid).await?.ok_or(ServiceError::NotFound("post"))?, true),
+        };
+        let mut shown = self
+            .present_posts(caller, vec![stored])
             .await?
             .into_iter()
             .next()
-            .ok_or(ServiceError::NotFound("post"))
+            .ok_or(ServiceError::NotFound("post"))?;
+        shown.held = held;
+        Ok(shown)
     }
 
     /// Deletes a post: its author or a moderator may. It leaves the author's feed and the
@@ -336,6 +364,7 @@ impl Service {
                     comment_count: p.comment_count.max(0),
                     liked_by_me,
                     created_at: p.created_at,
+                    held: false,
                 })
             })
             .collect())

@@ -32,7 +32,8 @@ pub async fn register(
 
 /// Sign in: a new session.
 #[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginInput,
-    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody),
+        (status = 403, description = "`suspended`: a moderator suspended the account", body = ErrorBody)))]
 pub async fn login(
     State(service): State<Service>,
     Json(input): Json<LoginInput>,

@@ -4,6 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod comments;
 pub(crate) mod discovery;
 pub(crate) mod feeds;
+pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod ops;
 pub(crate) mod posts;
@@ -30,6 +31,7 @@ pub(crate) fn all() -> OpenApiRouter<Service> {
         .merge(feeds::router())
         .merge(discovery::router())
         .merge(notifications::router())
+        .merge(moderation::router())
         .merge(stream::router())
         .merge(presence::router())
         .merge(ops::router())

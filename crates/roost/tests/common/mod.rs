@@ -176,6 +176,19 @@ impl Server {
     pub fn setup(&self) -> &Setup {
         &self.setup
     }
+
+    /// Runs `roost admin ARGS...` on this server's engines (its data dir, or its table,
+    /// Redis and bucket), as an operator would beside the running server.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
+        // The setup's arguments are `serve` and then its engine flags.
+        command.arg("admin").args(args).args(&self.setup.args[1..]);
+        for (k, v) in &self.setup.env {
+            command.env(k, v);
+        }
+        command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
+        command.output().expect("running roost admin")
+    }
 }
 
 impl Drop for Server {
