@@ -108,6 +108,7 @@ impl Service {
             },
             TxOp::Put {
                 item: Item::new(lookup.pk, lookup.sk)
+                    .with_gsi1(keys::commenter_gsi(&author.id), id.as_str())
                     .with("post_id", pid)
                     .with("path", path.as_str())
                     .with("author_id", author.id.as_str()),

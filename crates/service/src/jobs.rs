@@ -22,11 +22,21 @@ const STREAM: &str = "jobs";
 pub enum Job {
     /// Push a new post into its author's followers' feeds.
     FanOut { post_id: String, author_id: String },
-    /// Remove a deleted post from the feeds it was fanned out to.
-    Retract { post_id: String, author_id: String },
+    /// Remove a deleted post from the feeds it was fanned out to; delete what is filed
+    /// under it and its images.
+    Retract {
+        post_id: String,
+        author_id: String,
+        /// Absent from jobs queued before images went with their post.
+        #[serde(default)]
+        media_ids: Vec<String>,
+    },
     /// Bring the store's like item and counter in line with a like or unlike the cache
     /// already answered.
     SyncLike { post_id: String, user_id: String, liked: bool },
+    /// Erase every trace of an account whose erasure was requested (see `erasure`). The
+    /// names are carried here because the profile is gone by the time the job runs.
+    EraseAccount { user_id: String, username: String, display_name: String },
 }
 
 impl Job {
@@ -86,7 +96,13 @@ impl Service {
     pub async fn run_job(&self, job: Job) -> ServiceResult<()> {
         match job {
             Job::FanOut { post_id, author_id } => self.fan_out(&post_id, &author_id).await,
-            Job::Retract { post_id, author_id } => self.retract(&post_id, &author_id).await,
+            Job::Retract { post_id, author_id, media_ids } => {
+                self.retract(&post_id, &author_id).await?;
+                self.delete_media(&media_ids).await
+            }
+            Job::EraseAccount { user_id, username, display_name } => {
+                self.erase_account(&user_id, &username, &display_name).await
+            }
             Job::SyncLike { post_id, user_id, liked } => self.sync_like(&post_id, &user_id, liked).await,
         }
     }

@@ -12,8 +12,10 @@ pub mod comments;
 pub mod config;
 pub mod cursor;
 mod decoded;
+mod erasure;
 pub mod error;
 mod events;
+mod export;
 pub mod feed;
 pub mod graph;
 pub mod ids;
@@ -34,6 +36,7 @@ pub mod text_index;
 pub mod time;
 pub mod trending;
 pub mod users;
+mod walk;
 
 use std::sync::Arc;
 
