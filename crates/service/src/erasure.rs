@@ -7,14 +7,20 @@
 //! removes every other trace, each step idempotent, so a job that died half way simply runs
 //! again; the username claim goes last, which frees the name.
 
+use std::time::Duration;
+
 use roost_engines::{Cond, EngineError, Item, Key, TxOp, Update, WriteOp};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::model::{Caller, Profile, StoredPost};
 use crate::walk::Source;
-use crate::{keys, users, Service};
+use crate::{keys, time, users, Service};
 
+/// How long after the close the job starts: requests authenticated just before it may
+/// still be writing, and DynamoDB's indexes (which the steps query) are eventually
+/// consistent, typically within a second.
+const SETTLE: Duration = Duration::from_secs(2);
 /// Popular-index buckets an account may be filed under (bit lengths of an `i64` count).
 const POPULAR_BUCKETS: u32 = 64;
 
@@ -53,6 +59,7 @@ impl Service {
             user_id: profile.id.clone(),
             username: profile.username.clone(),
             display_name: profile.display_name.clone(),
+            closed_at_ms: time::now_millis(),
         };
         self.enqueue(&job).await?;
         self.close_account(&profile).await
@@ -84,7 +91,14 @@ impl Service {
         uid: &str,
         username: &str,
         display_name: &str,
+        closed_at_ms: u64,
     ) -> ServiceResult<()> {
+        // Let writes that began before the close land, and reach the indexes the steps read.
+        let settled = closed_at_ms + SETTLE.as_millis() as u64;
+        let now = time::now_millis();
+        if settled > now {
+            tokio::time::sleep(Duration::from_millis(settled - now)).await;
+        }
         self.close_account(&bare_profile(uid, username, display_name)).await?;
         // Posts first: taking them out of followers' feeds walks the follower edges.
         self.erase_posts(uid).await?;
@@ -111,7 +125,7 @@ impl Service {
         }
         // A sign-in that read the claim just before it lost its password may have opened one.
         self.revoke_sessions(uid, None).await?;
-        self.forget_account_caches(uid).await;
+        self.forget_account_caches(uid, username).await;
         Ok(())
     }
 
@@ -248,9 +262,10 @@ impl Service {
 
     /// The account's own cache entries (others' entries only ever hold ids that the reads
     /// skip once the profile is gone, and expire).
-    async fn forget_account_caches(&self, uid: &str) {
+    async fn forget_account_caches(&self, uid: &str, username: &str) {
         let ck = &self.ck;
         self.cache_del(&[
+            ck.username(username),
             ck.user(uid),
             ck.user_epoch(uid),
             ck.feed(uid),

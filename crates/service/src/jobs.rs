@@ -36,7 +36,14 @@ pub enum Job {
     SyncLike { post_id: String, user_id: String, liked: bool },
     /// Erase every trace of an account whose erasure was requested (see `erasure`). The
     /// names are carried here because the profile is gone by the time the job runs.
-    EraseAccount { user_id: String, username: String, display_name: String },
+    EraseAccount {
+        user_id: String,
+        username: String,
+        display_name: String,
+        /// When the account was closed (milliseconds since the epoch).
+        #[serde(default)]
+        closed_at_ms: u64,
+    },
 }
 
 impl Job {
@@ -100,8 +107,8 @@ impl Service {
                 self.retract(&post_id, &author_id).await?;
                 self.delete_media(&media_ids).await
             }
-            Job::EraseAccount { user_id, username, display_name } => {
-                self.erase_account(&user_id, &username, &display_name).await
+            Job::EraseAccount { user_id, username, display_name, closed_at_ms } => {
+                self.erase_account(&user_id, &username, &display_name, closed_at_ms).await
             }
             Job::SyncLike { post_id, user_id, liked } => self.sync_like(&post_id, &user_id, liked).await,
         }

@@ -138,7 +138,11 @@ impl Service {
             .with_gsi1(actor.clone(), format!("{recipient}#{}", key.sk))
             .with_attrs(&stored)
             .with_ttl(expires);
-        let mut ops = vec![TxOp::Put { item: item.clone(), cond: Cond::NotExists }];
+        let mut ops = vec![
+            TxOp::Put { item: item.clone(), cond: Cond::NotExists },
+            // Nothing is filed for an account being erased (its erasure may have run already).
+            TxOp::Check { key: keys::user(recipient), cond: Cond::Exists },
+        ];
         if let Some(what) = &note.once {
             let once = keys::notification_once(recipient, what);
             ops.push(TxOp::Put {
