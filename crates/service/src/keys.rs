@@ -160,6 +160,7 @@ pub fn owner_gsi(uid: &str) -> String {
 /// Uploads not attached to a post or a profile yet, sorted by media id (so by time): the
 /// sweep removes those older than `unattached_media_max_age_secs`.
 pub const UNATTACHED_PK: &str = "UNATTACHED";
+/// The marker of one unattached upload (see [`UNATTACHED_PK`]).
 pub fn unattached(mid: &str) -> Key {
     Key::new(UNATTACHED_PK, mid)
 }
