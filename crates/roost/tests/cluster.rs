@@ -1,6 +1,7 @@
 //! Several `roost serve` instances on one DynamoDB + Redis + S3 deployment behave as one
 //! service: what is written through one is read through another at once (blocks and mutes
-//! included), a logout on one revokes everywhere, and jobs a killed instance left pending are finished by another.
+//! included), a logout (a password change, an erasure, a suspension) on one revokes
+//! everywhere, and jobs a killed instance left pending are finished by another.
 //!
 //! These tests always run on the distributed engines (the embedded ones belong to one
 //! process), so they need the services `scripts/test.sh` starts, and are built only with
@@ -119,6 +120,33 @@ async fn logout_on_one_instance_revokes_the_token_on_the_other() {
     via(&b, &alice).get("/api/me").await.expect(200);
     alice.post("/api/auth/logout", json!({})).await.expect(204);
     via(&b, &alice).get("/api/me").await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_password_change_on_one_instance_ends_the_other_sessions_on_the_other() {
+    let (a, b) = pair().await;
+    let (alice, _) = a.client().register("alice").await;
+    let body = json!({"username": "alice", "password": "password123"});
+    let laptop = b.client().post("/api/auth/login", body).await.expect(200);
+    let laptop = b.client().with_token(laptop["token"].as_str().unwrap());
+    // Warm b's cached copy of the laptop's session, so a stale copy would let it through.
+    laptop.get("/api/me").await.expect(200);
+    alice
+        .post("/api/me/password", json!({"current": "password123", "new": "another password"}))
+        .await
+        .expect(204);
+    laptop.get("/api/me").await.expect_error(401, "unauthorized");
+    via(&b, &alice).get("/api/me").await.expect(200);
+}
+
+#[tokio::test]
+async fn an_erasure_on_one_instance_ends_the_sessions_on_the_other_at_once() {
+    let (a, b) = pair().await;
+    let (alice, _) = a.client().register("alice").await;
+    let alice_on_b = via(&b, &alice);
+    alice_on_b.get("/api/me").await.expect(200);
+    alice.delete("/api/me").await.expect(202);
+    alice_on_b.get("/api/me").await.expect_error(401, "unauthorized");
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use crate::auth::{hash_password, verify_password, Claims};
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Me, Profile, SignedIn, User};
-use crate::{ids, keys, time, users, Service};
+use crate::walk::Source;
+use crate::{ids, keys, media, time, users, Service};
 
 /// `POST /api/auth/register`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -40,6 +41,15 @@ pub struct ProfileEdit {
     pub bio: Option<String>,
     /// Id of an image the caller uploaded, to become the avatar.
     pub avatar_media_id: Option<String>,
+}
+
+/// `POST /api/me/password`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    /// The password now.
+    pub current: String,
+    /// The password from now on (the rules of registration).
+    pub new: String,
 }
 
 /// Words that are routes (or would confuse people) and so cannot be usernames.
@@ -95,6 +105,18 @@ pub fn normalize_username(raw: &str) -> ServiceResult<String> {
     Ok(name)
 }
 
+/// The password rule, for registration and for a password change (`field` names the field).
+fn check_password(field: &'static str, password: &str) -> ServiceResult<()> {
+    let len = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
+        return Err(ServiceError::validation(
+            field,
+            format!("{field} must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_display_name(raw: &str) -> ServiceResult<String> {
     let name = raw.trim().to_string();
     let len = name.chars().count();
@@ -119,13 +141,7 @@ impl Service {
     /// Creates the account and signs it in.
     pub async fn register(&self, input: RegisterInput) -> ServiceResult<SignedIn> {
         let username = normalize_username(&input.username)?;
-        let len = input.password.chars().count();
-        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
-            return Err(ServiceError::validation(
-                "password",
-                format!("password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
-            ));
-        }
+        check_password("password", &input.password)?;
         let display_name = check_display_name(input.display_name.as_deref().unwrap_or(&username))?;
         let hash =
             hash_password(input.password, self.config.argon2_memory_kib, self.config.argon2_iterations)
@@ -218,8 +234,12 @@ impl Service {
         let now = time::now_secs();
         let exp = now + i64::from(self.config.session_ttl_days) * 86_400;
         let key = keys::session(&sid);
-        let item =
-            Item::new(key.pk, key.sk).with("uid", uid).with("created_at", time::now_rfc3339()).with_ttl(exp);
+        // Filed under the user too, so that all their sessions can be ended at once.
+        let item = Item::new(key.pk, key.sk)
+            .with_gsi1(keys::sessions_gsi(uid), sid.as_str())
+            .with("uid", uid)
+            .with("created_at", time::now_rfc3339())
+            .with_ttl(exp);
         self.store.put(item, Cond::None).await?;
         Ok(self.tokens.sign(&Claims { sub: uid.to_string(), sid, iat: now, exp }))
     }
@@ -274,10 +294,55 @@ impl Service {
     /// shared cache entry becomes a revocation mark (outliving any cached copy), so no
     /// instance can accept the token again, even one that read the session just before.
     pub async fn logout(&self, caller: &Caller) -> ServiceResult<()> {
-        self.store.delete(&keys::session(&caller.session_id), Cond::None).await?;
+        self.revoke_session(&caller.session_id).await
+    }
+
+    async fn revoke_session(&self, sid: &str) -> ServiceResult<()> {
+        self.store.delete(&keys::session(sid), Cond::None).await?;
         let mark = bytes::Bytes::from_static(REVOKED_SESSION);
-        self.cache.set(&self.ck.session(&caller.session_id), mark, Some(ttl::SESSION * 2)).await?;
+        self.cache.set(&self.ck.session(sid), mark, Some(ttl::SESSION * 2)).await?;
         Ok(())
+    }
+
+    /// Ends every session of `uid` but `keep`, on every instance at once (as `logout`
+    /// does, one by one), found through gsi1. Sessions opened before sessions were filed
+    /// there are not found; they end with their TTL.
+    pub(crate) async fn revoke_sessions(&self, uid: &str, keep: Option<&str>) -> ServiceResult<()> {
+        self.each_page(Source::gsi1(keys::sessions_gsi(uid)), |s, sessions| async move {
+            let sids = sessions.iter().filter_map(|i| i.gsi1.as_ref().map(|g| g.1.as_str()));
+            for sid in sids.filter(|sid| Some(*sid) != keep) {
+                s.revoke_session(sid).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// `POST /api/me/password`: checks the current password, stores the new one's hash in
+    /// the username claim, then ends every other session of the caller.
+    pub async fn change_password(&self, caller: &Caller, input: PasswordChange) -> ServiceResult<()> {
+        check_password("new", &input.new)?;
+        let profile = self.profile(&caller.user_id).await?.ok_or(ServiceError::Unauthorized)?;
+        let claim_key = keys::username_claim(&profile.username);
+        let claim = self.store.get(&claim_key).await?;
+        let hash = claim
+            .as_ref()
+            .filter(|c| c.str("uid") == Some(caller.user_id.as_str()))
+            .and_then(|c| c.str("password_hash"))
+            .unwrap_or_default();
+        if hash.is_empty() || !verify_password(input.current, hash.to_string()).await? {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let new_hash =
+            hash_password(input.new, self.config.argon2_memory_kib, self.config.argon2_iterations).await?;
+        // Only while the claim is still the caller's (an erasure may have released it).
+        let owner = Cond::Equals("uid".into(), caller.user_id.as_str().into());
+        match self.store.update(&claim_key, Update::new().set("password_hash", new_hash), owner).await {
+            Ok(_) => {}
+            Err(EngineError::ConditionFailed) => return Err(ServiceError::Unauthorized),
+            Err(err) => return Err(err.into()),
+        }
+        self.revoke_sessions(&caller.user_id, Some(&caller.session_id)).await
     }
 
     /// The caller's own user, with the unread notification count.
@@ -317,7 +382,19 @@ impl Service {
                 new.into_iter().filter(|n| !old.contains(n)).map(|item| TxOp::Put { item, cond: Cond::None }),
             );
         }
-        self.store.transact_write(ops).await?;
+        // A new avatar is attached to the profile for good (see `media::attach_ops`).
+        let attach_at = ops.len();
+        ops.extend(media::attach_ops(edit.avatar_media_id.as_slice()));
+        match self.store.transact_write(ops).await {
+            Ok(()) => {}
+            Err(EngineError::TransactionCanceled { reasons }) => {
+                return Err(match reasons.iter().position(Option::is_some) {
+                    Some(i) if i >= attach_at => media::already_attached("avatar_media_id"),
+                    _ => ServiceError::Unauthorized,
+                })
+            }
+            Err(err) => return Err(err.into()),
+        }
         self.forget_profiles(&[caller.user_id.as_str()]).await;
         Ok(User::from_profile(&after, None))
     }

@@ -192,12 +192,14 @@ impl Service {
     /// Writes (`on`) or deletes the edge items of a relation; whether anything changed.
     async fn set_relation(&self, relation: Relation, me: &str, other: &str, on: bool) -> ServiceResult<bool> {
         let kind = relation.kind();
-        // Each edge: its key, whom it names, and its list entry (the reverse of a block has none).
+        // Each edge: its key, whom it names, and its list entry (the reverse edge has none).
         let mut edges =
             vec![(keys::relation_edge(kind, me, other), other, Some(keys::relation_gsi(kind, me)))];
-        if relation == Relation::Block {
-            edges.push((keys::relation_edge(keys::BLOCKED_BY, other, me), me, None));
-        }
+        let reverse = match relation {
+            Relation::Block => keys::BLOCKED_BY,
+            Relation::Mute => keys::MUTED_BY,
+        };
+        edges.push((keys::relation_edge(reverse, other, me), me, None));
         // The gsi1 sort key starts with a fresh id, so lists come out newest first.
         let since = ids::new_id();
         let ops = edges

@@ -131,6 +131,7 @@ impl Service {
             },
             TxOp::Put {
                 item: Item::new(lookup.pk, lookup.sk)
+                    .with_gsi1(keys::commenter_gsi(author_id), id.as_str())
                     .with("post_id", pid)
                     .with("path", path)
                     .with("author_id", author_id.as_str()),

@@ -22,6 +22,10 @@ pub struct ServiceConfig {
     pub argon2_iterations: u32,
     /// The largest image accepted, in bytes.
     pub media_max_bytes: usize,
+    /// The total bytes of images one user may keep (their uploads, attached or not).
+    pub media_quota_bytes: u64,
+    /// An upload attached to no post or profile within this long is removed.
+    pub unattached_media_max_age_secs: u64,
     /// How many post ids a cached home feed keeps.
     pub feed_cap: usize,
     /// Authors with more followers than this are not fanned out on write; their posts are
@@ -46,6 +50,8 @@ impl Default for ServiceConfig {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             media_max_bytes: 10 * 1024 * 1024,
+            media_quota_bytes: 1024 * 1024 * 1024,
+            unattached_media_max_age_secs: 24 * 3600,
             feed_cap: 800,
             fanout_threshold: 10_000,
             job_claim_idle_secs: 30,

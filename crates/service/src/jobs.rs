@@ -28,12 +28,16 @@ pub enum Job {
         /// Its author, whose followers' feeds receive it.
         author_id: String,
     },
-    /// Remove a deleted post from the feeds it was fanned out to.
+    /// Remove a deleted post from the feeds it was fanned out to; delete what is filed
+    /// under it and its images.
     Retract {
         /// The deleted post.
         post_id: String,
         /// Its author, whose followers' feeds held it.
         author_id: String,
+        /// Its images. Absent from jobs queued before images went with their post.
+        #[serde(default)]
+        media_ids: Vec<String>,
     },
     /// Bring the store's like item and counter in line with a like or unlike the cache
     /// already answered.
@@ -44,6 +48,19 @@ pub enum Job {
         user_id: String,
         /// True for a like, false for an unlike.
         liked: bool,
+    },
+    /// Erase every trace of an account whose erasure was requested (see `erasure`). The
+    /// names are carried here because the profile is gone by the time the job runs.
+    EraseAccount {
+        /// The account erased.
+        user_id: String,
+        /// Its username (its claim is released last).
+        username: String,
+        /// Its display name (for its search entries).
+        display_name: String,
+        /// When the account was closed (milliseconds since the epoch).
+        #[serde(default)]
+        closed_at_ms: u64,
     },
 }
 
@@ -106,7 +123,13 @@ impl Service {
     pub async fn run_job(&self, job: Job) -> ServiceResult<()> {
         match job {
             Job::FanOut { post_id, author_id } => self.fan_out(&post_id, &author_id).await,
-            Job::Retract { post_id, author_id } => self.retract(&post_id, &author_id).await,
+            Job::Retract { post_id, author_id, media_ids } => {
+                self.retract(&post_id, &author_id).await?;
+                self.delete_media(&media_ids).await
+            }
+            Job::EraseAccount { user_id, username, display_name, closed_at_ms } => {
+                self.erase_account(&user_id, &username, &display_name, closed_at_ms).await
+            }
             Job::SyncLike { post_id, user_id, liked } => self.sync_like(&post_id, &user_id, liked).await,
         }
     }

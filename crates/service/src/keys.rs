@@ -165,6 +165,9 @@ pub const BLOCKS: &str = "BLOCKS";
 pub const BLOCKED_BY: &str = "BLOCKEDBY";
 /// `uid` mutes someone.
 pub const MUTES: &str = "MUTES";
+/// `uid` is muted by someone: the reverse of a mute, never read by the feed (a mute is
+/// one-way), there so that an erasure finds the mutes naming the account.
+pub const MUTED_BY: &str = "MUTEDBY";
 
 // --- Moderation (see `moderation`, `screening`) ---
 
@@ -183,6 +186,33 @@ pub fn held_post(pid: &str) -> Key {
 /// A comment held for review, beside its (future) lookup item.
 pub fn held_comment(cid: &str) -> Key {
     Key::new(format!("COMMENT#{cid}"), "HELD")
+}
+
+// --- Privacy and the media lifecycle (see `erasure`, `export`, `media`) ---
+
+/// A user's sessions, through gsi1 (a password change or an erasure ends them all).
+pub fn sessions_gsi(uid: &str) -> String {
+    format!("SESSIONS#{uid}")
+}
+/// What a user caused in other users' partitions (notifications and their dedupe items),
+/// through gsi1, so that an erasure finds them without a scan.
+pub fn actor_gsi(uid: &str) -> String {
+    format!("ACTOR#{uid}")
+}
+/// A user's comments (their lookup items), through gsi1.
+pub fn commenter_gsi(uid: &str) -> String {
+    format!("COMMENTER#{uid}")
+}
+/// A user's uploads, through gsi1 (the quota, the export, the erasure).
+pub fn owner_gsi(uid: &str) -> String {
+    format!("OWNER#{uid}")
+}
+/// Uploads not attached to a post or a profile yet, sorted by media id (so by time): the
+/// sweep removes those older than `unattached_media_max_age_secs`.
+pub const UNATTACHED_PK: &str = "UNATTACHED";
+/// The marker of one unattached upload (see [`UNATTACHED_PK`]).
+pub fn unattached(mid: &str) -> Key {
+    Key::new(UNATTACHED_PK, mid)
 }
 
 /// Cache key names under a namespace.

@@ -14,8 +14,10 @@ pub mod comments;
 pub mod config;
 pub mod cursor;
 mod decoded;
+mod erasure;
 pub mod error;
 mod events;
+mod export;
 pub mod feed;
 pub mod graph;
 pub mod ids;
@@ -38,6 +40,7 @@ pub mod text_index;
 pub mod time;
 pub mod trending;
 pub mod users;
+mod walk;
 
 use std::sync::Arc;
 

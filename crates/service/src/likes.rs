@@ -84,7 +84,7 @@ impl Service {
         } else {
             (TxOp::Delete { key: like, cond: Cond::Exists }, -1)
         };
-        let ops = vec![
+        let mut ops = vec![
             op,
             TxOp::Update {
                 key: keys::post(pid),
@@ -92,8 +92,18 @@ impl Service {
                 cond: Cond::Exists,
             },
         ];
+        if liked {
+            // An account being erased likes nothing more (its erasure may have run already).
+            ops.push(TxOp::Check { key: keys::user(uid), cond: Cond::Exists });
+        }
         match self.store.transact_write(ops).await {
             Ok(()) => {}
+            Err(EngineError::TransactionCanceled { reasons })
+                if reasons.get(2).is_some_and(Option::is_some) =>
+            {
+                self.cache.srem(&self.ck.likes(pid), &[uid.to_string()]).await?;
+                return Ok(());
+            }
             // Already in that state (a repeated job), or the post is gone: nothing to do.
             Err(EngineError::TransactionCanceled { reasons })
                 if reasons.iter().any(|r| r == &Some(CancelReason::ConditionFailed)) =>

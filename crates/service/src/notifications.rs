@@ -139,12 +139,23 @@ impl Service {
             post_id: note.post_id.clone(),
             comment_id: note.comment_id.clone(),
         };
-        let item = Item::new(key.pk, key.sk).with_attrs(&stored).with_ttl(expires);
-        let mut ops = vec![TxOp::Put { item: item.clone(), cond: Cond::NotExists }];
+        // Filed under the actor too (gsi1), so that erasing the actor finds what they caused.
+        let actor = keys::actor_gsi(&note.actor_id);
+        let item = Item::new(key.pk, key.sk.clone())
+            .with_gsi1(actor.clone(), format!("{recipient}#{}", key.sk))
+            .with_attrs(&stored)
+            .with_ttl(expires);
+        let mut ops = vec![
+            TxOp::Put { item: item.clone(), cond: Cond::NotExists },
+            // Nothing is filed for an account being erased (its erasure may have run already).
+            TxOp::Check { key: keys::user(recipient), cond: Cond::Exists },
+        ];
         if let Some(what) = &note.once {
             let once = keys::notification_once(recipient, what);
             ops.push(TxOp::Put {
-                item: Item::new(once.pk, once.sk).with_ttl(expires),
+                item: Item::new(once.pk, once.sk)
+                    .with_gsi1(actor, format!("{recipient}#{what}"))
+                    .with_ttl(expires),
                 cond: Cond::NotExists,
             });
         }

@@ -18,7 +18,7 @@ use crate::jobs::Job;
 use crate::model::{Caller, Image, NotificationKind, Paged, Post, Profile, StoredPost};
 use crate::notifications::NewNotification;
 use crate::trending::Engagement;
-use crate::{feed, ids, keys, post_search, time, Service};
+use crate::{feed, ids, keys, media, post_search, time, Service};
 
 pub(crate) const MAX_TEXT: usize = 500;
 pub(crate) const MAX_MEDIA: usize = 4;
@@ -117,10 +117,18 @@ impl Service {
             // Read-your-writes: the post is in the author's own feed at once.
             TxOp::Put { item: feed::feed_entry(&author.id, id, &author.id), cond: Cond::None },
         ];
+        let media_ids: Vec<String> = stored.media.iter().map(|m| m.id.clone()).collect();
+        let attached = ops.len()..ops.len() + media_ids.len();
+        ops.extend(media::attach_ops(&media_ids));
         // Searchable at once: the post's index entries commit with it.
         ops.extend(post_search::posting_puts(id, &stored.text));
         ops.extend(extra);
         self.store.transact_write(ops).await.map_err(|err| match err {
+            EngineError::TransactionCanceled { reasons }
+                if reasons.iter().position(Option::is_some).is_some_and(|i| attached.contains(&i)) =>
+            {
+                media::already_attached("media_ids")
+            }
             EngineError::TransactionCanceled { .. } => canceled,
             other => other.into(),
         })?;
@@ -212,20 +220,33 @@ impl Service {
     pub async fn delete_post(&self, caller: &Caller, pid: &str) -> ServiceResult<()> {
         let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
         self.ensure_author_or_moderator(caller, &post.author_id, "post").await?;
-        let mut ops = vec![
-            TxOp::Delete { key: keys::post(pid), cond: Cond::Exists },
-            TxOp::Update {
+        if !self.remove_post(&post, true).await? {
+            // Deleted meanwhile by someone else: the outcome the caller wanted.
+            return Ok(());
+        }
+        let media_ids = post.media.iter().map(|m| m.id.clone()).collect();
+        self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id, media_ids }).await
+    }
+
+    /// The part of a delete that happens at once: one transaction takes the post, its
+    /// search postings and its images' items (their URLs answer 404 from then on) and, with
+    /// `count`, one off the author's `posts_count`; then the caches and the author's feed.
+    /// False when the post was gone already. What is filed elsewhere is the retract's job.
+    pub(crate) async fn remove_post(&self, post: &StoredPost, count: bool) -> ServiceResult<bool> {
+        let pid = post.id.as_str();
+        let mut ops = vec![TxOp::Delete { key: keys::post(pid), cond: Cond::Exists }];
+        if count {
+            ops.push(TxOp::Update {
                 key: keys::user(&post.author_id),
                 update: Update::new().add("posts_count", -1),
-                cond: Cond::None,
-            },
-        ];
-        // It leaves search in the same transaction.
+                cond: Cond::Exists,
+            });
+        }
+        ops.extend(post.media.iter().map(|m| TxOp::Delete { key: keys::media(&m.id), cond: Cond::None }));
         ops.extend(post_search::posting_deletes(pid, &post.text));
         match self.store.transact_write(ops).await {
             Ok(()) => {}
-            // Deleted meanwhile by someone else: the outcome the caller wanted.
-            Err(EngineError::TransactionCanceled { .. }) => return Ok(()),
+            Err(EngineError::TransactionCanceled { .. }) => return Ok(false),
             Err(err) => return Err(err.into()),
         }
         self.cache_del(&[self.ck.post(pid)]).await;
@@ -233,7 +254,7 @@ impl Service {
         self.remove_from_feeds(std::slice::from_ref(&post.author_id), &[pid.to_string()]).await?;
         self.forget_recent_post(&post.author_id, pid).await;
         self.forget_trending(pid).await;
-        self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id }).await
+        Ok(true)
     }
 
     /// Only the author of a post or comment (`what`), or a moderator, may remove it.

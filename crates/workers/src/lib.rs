@@ -5,6 +5,8 @@
 //! retried when a worker claims it after `job_claim_idle_secs`; the same claim rescues jobs
 //! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
 //! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
+//!
+//! Beside the queue, each instance sweeps unattached uploads periodically.
 #![warn(missing_docs)]
 
 use std::collections::HashMap;
@@ -35,7 +37,11 @@ pub struct Workers {
 pub fn spawn(service: Service) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let consumer = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
-    let task = tokio::spawn(run(service, consumer, stopped));
+    let sweeping = tokio::spawn(sweep_media(service.clone(), stopped.clone()));
+    let task = tokio::spawn(async move {
+        run(service, consumer, stopped).await;
+        let _ = sweeping.await;
+    });
     Workers { stop, task }
 }
 
@@ -86,6 +92,24 @@ async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bo
                 }
             })
             .await;
+    }
+}
+
+/// The periodic sweep of uploads attached to nothing in time (see `sweep_unattached_media`):
+/// every instance runs it, which is harmless (each image goes in one conditional
+/// transaction) and needs no leader.
+async fn sweep_media(service: Service, mut stopped: watch::Receiver<bool>) {
+    let every = service.media_sweep_interval();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+        }
+        match service.sweep_unattached_media().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "unattached uploads removed"),
+            Err(err) => tracing::warn!(%err, "sweeping unattached uploads failed; will retry"),
+        }
     }
 }
 

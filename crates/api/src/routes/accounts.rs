@@ -1,8 +1,9 @@
 //! Accounts and sessions (docs/api.md, "accounts").
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use roost_service::accounts::{LoginInput, ProfileEdit, RegisterInput};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roost_service::accounts::{LoginInput, PasswordChange, ProfileEdit, RegisterInput};
 use roost_service::model::{Me, SignedIn, User};
 use roost_service::Service;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +18,9 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(me, edit_me))
+        .routes(routes!(me, edit_me, erase_me))
+        .routes(routes!(change_password))
+        .routes(routes!(export))
 }
 
 /// Create an account and sign in.
@@ -65,4 +68,44 @@ pub async fn edit_me(
     Json(edit): Json<ProfileEdit>,
 ) -> ApiResult<axum::Json<User>> {
     Ok(axum::Json(service.edit_profile(&caller, edit).await?))
+}
+
+/// Change one's password; every other session of the account ends at once, on every
+/// instance (this one stays signed in).
+#[utoipa::path(post, path = "/api/me/password", tag = "accounts", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody, description = "no session, or `current` is wrong (`invalid_credentials`)"),
+        (status = 422, body = ErrorBody)))]
+pub async fn change_password(
+    State(service): State<Service>,
+    Auth(caller): Auth,
+    Json(input): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    service.change_password(&caller, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everything the signed-in user made, as one JSON document: `profile`, `posts` (with their
+/// images' links), `comments`, `likes` (post ids), `following` and `followers`,
+/// `notifications`, `media`. No secrets.
+#[utoipa::path(get, path = "/api/me/export", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, content_type = "application/json", description = "the archive"), (status = 401, body = ErrorBody)))]
+pub async fn export(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<Response> {
+    let archive = service.export(&caller).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"roost-export.json\""),
+        ],
+        archive,
+    )
+        .into_response())
+}
+
+/// Erase one's account. It closes at once (the token and every other session end, sign-in
+/// fails); every trace is then removed in the background, after which the username is free.
+#[utoipa::path(delete, path = "/api/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 202), (status = 401, body = ErrorBody)))]
+pub async fn erase_me(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<StatusCode> {
+    service.request_erasure(&caller).await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -71,8 +71,9 @@ fn media_response(content: MediaContent) -> Response {
         MediaContent::Bytes { content_type, bytes } => (
             [
                 (header::CONTENT_TYPE, content_type),
-                // An id names one immutable image forever.
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+                // An id names one image forever, but the image goes with its post (or its
+                // owner's account): caches may keep it an hour at most, as a presigned URL.
+                (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             ],
             bytes,

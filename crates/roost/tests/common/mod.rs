@@ -7,6 +7,7 @@
 //! own table, bucket and cache namespace). `scripts/test.sh` runs the suite in both.
 #![allow(dead_code)]
 
+pub mod dump;
 pub mod sse;
 
 use std::net::TcpListener;
@@ -92,6 +93,11 @@ impl Setup {
             env.push(("ROOST_CACHE_NAMESPACE".into(), id.clone()));
         }
         Setup { data_dir, args, env }
+    }
+
+    /// Where the embedded engines keep their data.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// The cache namespace of a distributed setup (its keys in Redis start with it).
