@@ -6,8 +6,9 @@ use roost_engines::{
     CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, QueryPage, TxOp, Update,
 };
 
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
+use crate::limits::Limit;
 use crate::model::{Caller, FollowState, NotificationKind, Paged, User};
 use crate::notifications::NewNotification;
 use crate::{ids, keys, Service};
@@ -21,6 +22,7 @@ pub enum Direction {
 
 impl Service {
     pub async fn follow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
+        self.limit(Limit::Follows, &caller.user_id).await?;
         let target = self.resolve_user(target).await?;
         let me = caller.user_id.as_str();
         if target.id == me {
@@ -74,8 +76,13 @@ impl Service {
     }
 
     pub async fn unfollow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
+        self.limit(Limit::Follows, &caller.user_id).await?;
         let target = self.resolve_user(target).await?;
         let me = caller.user_id.as_str();
+        if target.id == me {
+            // The transaction below would touch the profile twice, which no store allows.
+            return Err(ServiceError::validation("id", "you cannot unfollow yourself"));
+        }
         let ops = vec![
             TxOp::Delete { key: keys::follower_edge(&target.id, me), cond: Cond::Exists },
             TxOp::Delete { key: keys::following_edge(me, &target.id), cond: Cond::Exists },
@@ -123,7 +130,7 @@ impl Service {
             Direction::Followers => keys::followers_gsi(&owner.id),
             Direction::Following => keys::following_gsi(&owner.id),
         };
-        let request = Page::backward(page.limit()?).after(cursor::decode_start(page.cursor.as_deref())?);
+        let request = Page::backward(page.limit()?).after(self.cursors.decode_start(page.cursor.as_deref())?);
         let QueryPage { items, last_key } =
             self.store.query(Index::Gsi1, KeyCondition::pk(gsi_pk), request).await?;
         let uids: Vec<String> = items.iter().filter_map(|i| i.str("uid").map(str::to_string)).collect();
@@ -132,7 +139,7 @@ impl Service {
         let ordered = uids.iter().filter_map(|u| profiles.get(u).cloned()).collect();
         Ok(Paged {
             items: self.present_users(caller, ordered).await?,
-            next_cursor: last_key.as_ref().map(cursor::encode),
+            next_cursor: last_key.as_ref().map(|position| self.cursors.encode(position)),
         })
     }
 
