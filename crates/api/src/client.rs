@@ -26,9 +26,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         let trusted = parts.extensions.get::<ForwardedFor>().is_some_and(|f| f.trusted);
         if trusted {
             let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-            if let Some(last) =
-                forwarded.flat_map(|v| v.split(',')).map(str::trim).filter(|a| !a.is_empty()).last()
-            {
+            let mut entries = forwarded.flat_map(|v| v.split(',')).map(str::trim).filter(|a| !a.is_empty());
+            if let Some(last) = entries.next_back() {
                 return Ok(ClientAddr(last.to_string()));
             }
         }
