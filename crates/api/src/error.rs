@@ -1,5 +1,9 @@
 //! Errors as the contract writes them: `{"error": {"code", "message"}}` with the right
 //! status. Every failure of every handler passes through `ApiError::into_response`.
+//!
+//! A server error (5xx) never shows its detail (an engine's message, a panic, a file path):
+//! its body carries a generic sentence and the request id, and the detail goes to the log
+//! line under that same id, where an operator finds it from what the client reports.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +25,10 @@ pub struct ErrorDetail {
     pub code: String,
     /// A human sentence.
     pub message: String,
+    /// On server errors (5xx): the request's id, also in the `X-Request-Id` header and in
+    /// the server's log line with the detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A failed request: a service error, or a request the HTTP layer itself refused.
@@ -38,6 +46,10 @@ impl ApiError {
     }
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    /// A bug: the detail is logged, never shown (see the module doc).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -80,12 +92,31 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+/// What a client is told instead of a server error's detail.
+fn public_message(status: StatusCode) -> &'static str {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        "the service is unavailable for the moment; try again shortly"
+    } else {
+        "internal error; report the request id if it persists"
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), code = self.code, message = %self.message, "request failed");
-        }
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let (message, request_id) = if self.status.is_server_error() {
+            let request_id = crate::access_log::current_request_id();
+            tracing::error!(
+                status = self.status.as_u16(),
+                code = self.code,
+                request_id = request_id.as_deref().unwrap_or("-"),
+                detail = %self.message,
+                "request failed"
+            );
+            (public_message(self.status).to_string(), request_id)
+        } else {
+            (self.message, None)
+        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message, request_id } };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
@@ -97,3 +128,42 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn body_of(err: ApiError) -> (StatusCode, serde_json::Value) {
+        let response =
+            crate::access_log::with_request_id("req-1".into(), async { err.into_response() }).await;
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn server_errors_hide_their_detail_and_carry_the_request_id() {
+        let secret = "transaction touches Key { pk: USER#1 } twice at /var/lib/roost";
+        for (err, status) in [
+            (ApiError::from(ServiceError::Internal(secret.into())), 500),
+            (ApiError::from(ServiceError::Unavailable(secret.into())), 503),
+            (ApiError::internal(secret), 500),
+        ] {
+            let (got, body) = body_of(err).await;
+            assert_eq!(got.as_u16(), status);
+            let text = body.to_string();
+            assert!(!text.contains("USER#1") && !text.contains("/var/lib"), "{text}");
+            assert_eq!(body["error"]["request_id"], "req-1", "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn client_errors_keep_their_message_and_no_request_id() {
+        let (status, body) = body_of(ServiceError::validation("bio", "too long").into()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["message"], "bio: too long");
+        assert!(body["error"].get("request_id").is_none());
+    }
+}

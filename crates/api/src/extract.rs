@@ -63,18 +63,45 @@ impl FromRequestParts<Service> for StreamAuth {
     }
 }
 
-/// A JSON body. Read whatever the Content-Type says (curl's `-d` sends a form type), then:
-/// not JSON at all → 400; JSON of the wrong shape → 422 with serde's message, which names
-/// the field.
+/// The largest JSON body read (every JSON input of the API fits in a fraction of it);
+/// uploads have their own, larger cap.
+pub const JSON_MAX_BYTES: usize = 64 * 1024;
+
+/// A JSON body of at most [`JSON_MAX_BYTES`] (larger → 413, refused from its
+/// `Content-Length` before reading when it has one). Read whatever the Content-Type says
+/// (curl's `-d` sends a form type), then: not JSON at all → 400; JSON of the wrong shape →
+/// 422 with serde's message, which names the field.
 pub struct Json<T>(pub T);
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("a JSON body may be at most {JSON_MAX_BYTES} bytes"),
+    )
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::body_rejected(e.status(), format!("could not read the body: {e}")))?;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let declared =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > JSON_MAX_BYTES as u64) {
+            return Err(too_large());
+        }
+        let bytes: Bytes = match http_body_util::BodyExt::collect(http_body_util::Limited::new(
+            req.into_body(),
+            JSON_MAX_BYTES,
+        ))
+        .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                return Err(too_large())
+            }
+            Err(err) => return Err(ApiError::bad_request(format!("could not read the body: {err}"))),
+        };
         parse_json(&bytes).map(Json)
     }
 }

@@ -55,6 +55,11 @@ pub trait Cache: Send + Sync + 'static {
     async fn exists(&self, key: &str) -> EngineResult<bool>;
     /// `EXPIRE`: false when the key does not exist.
     async fn expire(&self, key: &str, ttl: Duration) -> EngineResult<bool>;
+    /// A fixed-window counter, atomically: `INCRBY key delta`, then `PEXPIRE key window`
+    /// if the key has no TTL yet (it was just created). Answers the new count and the time
+    /// left before the key, and so the window, expires. `delta` 0 reads the count (and
+    /// opens a window if none is running). Rate limits count with it across instances.
+    async fn incr_window(&self, key: &str, delta: u64, window: Duration) -> EngineResult<(u64, Duration)>;
 
     // --- sorted sets ---
     /// `ZADD key score member ...`: how many members were new.

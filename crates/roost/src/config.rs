@@ -2,8 +2,8 @@
 //! later winning: its default, the TOML file (`--config FILE` or `ROOST_CONFIG`; top-level
 //! `name = value`), the environment (`ROOST_NAME`), a flag (`--name value`).
 //!
-//! The names are learnt from the defaults of three structs (the process's own, the
-//! engines', and `roost_service::ServiceConfig`), so a field added to any of them is a
+//! The names are learnt from the defaults of four structs (the process's own, the
+//! engines', `roost_service::ServiceConfig` and `roost_api::HttpConfig`), so a field added to any of them is a
 //! setting, with its variable and its flag, without code here. Text from the environment
 //! and flags takes the type of the field it lands in (see `value`). A file key that names
 //! no setting is an error, as a typo would otherwise be ignored; a `ROOST_*` variable that
@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use roost_api::HttpConfig;
 use roost_service::ServiceConfig;
 use serde::de::value::MapDeserializer;
 use serde::de::DeserializeOwned;
@@ -34,6 +35,7 @@ pub struct Settings {
     pub init: bool,
     pub engines: EngineSettings,
     pub service: ServiceConfig,
+    pub http: HttpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,11 +100,16 @@ fn fields<T: Default + Serialize>() -> serde_json::Map<String, serde_json::Value
 
 /// Every setting.
 pub fn all() -> Vec<Setting> {
-    [fields::<ProcessSettings>(), fields::<EngineSettings>(), fields::<ServiceConfig>()]
-        .into_iter()
-        .flatten()
-        .map(|(name, default)| Setting { name, default })
-        .collect()
+    [
+        fields::<ProcessSettings>(),
+        fields::<EngineSettings>(),
+        fields::<ServiceConfig>(),
+        fields::<HttpConfig>(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(name, default)| Setting { name, default })
+    .collect()
 }
 
 /// The process's environment, skipping what is not UTF-8 (`std::env::vars` would panic on
@@ -146,6 +153,7 @@ pub fn load(args: ServeArgs, env: impl IntoIterator<Item = (String, String)>) ->
         init: args.init,
         engines: section(&given)?,
         service: section(&given)?,
+        http: section(&given)?,
     })
 }
 
@@ -195,6 +203,7 @@ mod tests {
             serde_json::to_value(&settings.process).unwrap(),
             serde_json::to_value(&settings.engines).unwrap(),
             serde_json::to_value(&settings.service).unwrap(),
+            serde_json::to_value(&settings.http).unwrap(),
         ];
         sections.into_iter().flat_map(|s| s.as_object().unwrap().clone()).collect()
     }

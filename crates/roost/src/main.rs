@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod config;
 mod deployment;
+mod http_server;
 mod serve;
 
 use clap::Parser;

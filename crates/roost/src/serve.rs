@@ -6,7 +6,7 @@ use anyhow::Context;
 use tracing::info;
 
 use crate::cli::ServeArgs;
-use crate::{config, deployment};
+use crate::{config, deployment, http_server};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
@@ -17,12 +17,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the service")?;
     let workers = roost_workers::spawn(service.clone());
 
-    let app = roost_api::router(service);
+    let app = roost_api::router(service, &settings.http);
     let listener = tokio::net::TcpListener::bind(&settings.process.listen)
         .await
         .with_context(|| format!("listening on {}", settings.process.listen))?;
     info!(listen = %listener.local_addr()?, engines = %deployment::describe(&settings), "roost is serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    http_server::serve(listener, app, &settings.http, shutdown_signal()).await;
     workers.stop(Duration::from_secs(10)).await;
     info!("roost stopped");
     Ok(())

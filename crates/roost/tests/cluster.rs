@@ -269,3 +269,28 @@ async fn a_suspension_ends_the_sessions_on_every_instance_at_once() {
     dave.get("/api/me").await.expect_error(401, "unauthorized");
     via(&b, &dave).get("/api/me").await.expect_error(401, "unauthorized");
 }
+
+#[tokio::test]
+async fn bad_sign_ins_are_counted_across_instances() {
+    let setup = Setup::distributed().rate_limited().env("ROOST_LIMIT_SIGN_IN_FAILURES", "4");
+    let (a, b) = (setup.start().await, setup.start().await);
+    a.client().register("mallory_target").await;
+    let bad = json!({"username": "mallory_target", "password": "wrong password"});
+    // Two failures on each instance: four in all, the limit.
+    for server in [&a, &b, &a, &b] {
+        server.client().post("/api/auth/login", bad.clone()).await.expect_error(401, "invalid_credentials");
+    }
+    let good = json!({"username": "mallory_target", "password": "password123"});
+    for server in [&a, &b] {
+        let answer = server
+            .client()
+            .http
+            .post(format!("{}/api/auth/login", server.base))
+            .json(&good)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 429, "limited on {} too", server.base);
+        assert!(answer.headers().contains_key("retry-after"));
+    }
+}

@@ -5,10 +5,12 @@ use roost_engines::{store::by_key, Cond, EngineError, Item, TxOp, Update};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{hash_password, verify_password, Claims};
+use crate::auth::{hash_password, verify_nobody, verify_password, Claims};
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
+use crate::limits::Limit;
 use crate::model::{Caller, Me, Profile, SignedIn, User};
+use crate::unicode::{has_format_char, nfc};
 use crate::walk::Source;
 use crate::{ids, keys, media, time, users, Service};
 
@@ -52,33 +54,55 @@ pub struct PasswordChange {
     pub new: String,
 }
 
-/// Words that are routes (or would confuse people) and so cannot be usernames.
+/// Words that are routes (a path segment under `/api` or at the root, today's or a likely
+/// one) or would pass for staff, and so cannot be usernames.
 const RESERVED: &[&str] = &[
     "about",
     "admin",
+    "administrator",
     "api",
     "auth",
+    "block",
+    "blocks",
+    "comments",
+    "docs",
     "explore",
+    "export",
     "feed",
+    "healthz",
     "help",
     "login",
     "logout",
     "me",
+    "media",
+    "metrics",
+    "moderation",
     "moderator",
+    "mute",
+    "mutes",
     "notifications",
     "online",
+    "openapi",
+    "password",
+    "posts",
+    "readyz",
     "register",
+    "reports",
     "roost",
     "root",
     "search",
+    "security",
     "settings",
     "signup",
+    "staff",
     "stream",
     "suggestions",
     "support",
     "system",
+    "thumbnail",
     "timeline",
     "trending",
+    "users",
 ];
 
 /// The cached value of a revoked session (user ids are never this).
@@ -91,7 +115,7 @@ pub(crate) const MAX_BIO: usize = 300;
 
 /// Usernames are unique case-insensitively, so they are kept in lower case.
 pub fn normalize_username(raw: &str) -> ServiceResult<String> {
-    let name = raw.trim().to_lowercase();
+    let name = nfc(raw.trim()).to_lowercase();
     let len = name.chars().count();
     if !(3..=30).contains(&len) {
         return Err(ServiceError::validation("username", "username must be 3 to 30 characters"));
@@ -118,7 +142,13 @@ fn check_password(field: &'static str, password: &str) -> ServiceResult<()> {
 }
 
 fn check_display_name(raw: &str) -> ServiceResult<String> {
-    let name = raw.trim().to_string();
+    let name = nfc(raw.trim());
+    if has_format_char(&name) {
+        return Err(ServiceError::validation(
+            "display_name",
+            "display_name must not contain invisible formatting characters (bidi overrides, zero-width)",
+        ));
+    }
     let len = name.chars().count();
     if len == 0 || len > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
         return Err(ServiceError::validation(
@@ -130,7 +160,7 @@ fn check_display_name(raw: &str) -> ServiceResult<String> {
 }
 
 fn check_bio(raw: &str) -> ServiceResult<String> {
-    let bio = raw.trim().to_string();
+    let bio = nfc(raw.trim());
     if bio.chars().count() > MAX_BIO {
         return Err(ServiceError::validation("bio", format!("bio must be at most {MAX_BIO} characters")));
     }
@@ -138,11 +168,13 @@ fn check_bio(raw: &str) -> ServiceResult<String> {
 }
 
 impl Service {
-    /// Creates the account and signs it in.
-    pub async fn register(&self, input: RegisterInput) -> ServiceResult<SignedIn> {
+    /// A new account; `address` is the client's, for the registrations-per-address limit.
+    pub async fn register(&self, input: RegisterInput, address: &str) -> ServiceResult<SignedIn> {
         let username = normalize_username(&input.username)?;
         check_password("password", &input.password)?;
         let display_name = check_display_name(input.display_name.as_deref().unwrap_or(&username))?;
+        // Counted once the input is known good, and before the costly hash.
+        self.limit(Limit::RegistrationsPerAddress, address).await?;
         let hash =
             hash_password(input.password, self.config.argon2_memory_kib, self.config.argon2_iterations)
                 .await?;
@@ -198,11 +230,16 @@ impl Service {
         Ok(SignedIn { user: User::from_profile(&profile, None), token })
     }
 
-    /// Opens a new session for the username and password.
-    pub async fn login(&self, input: LoginInput) -> ServiceResult<SignedIn> {
+    /// A new session for the right password. `address` is the client's: sign-ins are
+    /// limited per address, and failures per account; an account past its failure limit is
+    /// refused (429) even with the right password until its window ends.
+    pub async fn login(&self, input: LoginInput, address: &str) -> ServiceResult<SignedIn> {
+        self.limit(Limit::SignInsPerAddress, address).await?;
+        // A name no account could have needs no lookup: nothing to time there.
         let Ok(username) = normalize_username(&input.username) else {
             return Err(ServiceError::InvalidCredentials);
         };
+        self.check_limit(Limit::SignInFailures, &username).await?;
         let claim = self.store.get(&keys::username_claim(&username)).await?;
         let (uid, hash) = match &claim {
             Some(item) => {
@@ -210,7 +247,14 @@ impl Service {
             }
             None => ("", ""),
         };
-        if hash.is_empty() || !verify_password(input.password, hash.to_string()).await? {
+        let verified = if hash.is_empty() {
+            let (memory, passes) = (self.config.argon2_memory_kib, self.config.argon2_iterations);
+            verify_nobody(input.password, memory, passes).await?
+        } else {
+            verify_password(input.password, hash.to_string()).await?
+        };
+        if !verified {
+            self.limit(Limit::SignInFailures, &username).await?;
             return Err(ServiceError::InvalidCredentials);
         }
         // From the store, not the cache: a suspension or a role given by `roost admin` in

@@ -14,8 +14,9 @@ use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, 
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
+use crate::limits::Limit;
 use crate::model::NotificationKind;
 use crate::model::{Caller, Comment, Paged, StoredComment};
 use crate::notifications::NewNotification;
@@ -55,7 +56,7 @@ pub(crate) fn comment_id_of_sk(sk: &str) -> Option<&str> {
 }
 
 fn check_text(raw: &str) -> ServiceResult<String> {
-    let text = raw.trim().to_string();
+    let text = crate::unicode::nfc(raw.trim());
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_TEXT {
         return Err(ServiceError::validation("text", format!("text must be 1 to {MAX_TEXT} characters")));
@@ -78,6 +79,7 @@ impl Service {
         pid: &str,
         new: NewComment,
     ) -> ServiceResult<Comment> {
+        self.limit(Limit::Comments, &caller.user_id).await?;
         let text = check_text(&new.text)?;
         let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
         self.ensure_not_blocked(&caller.user_id, &post.author_id, "comment on this post").await?;
@@ -175,7 +177,7 @@ impl Service {
 
     /// A post's thread, depth-first, oldest first.
     pub async fn comments(&self, pid: &str, page: &PageRequest) -> ServiceResult<Paged<Comment>> {
-        let start = cursor::decode_start(page.cursor.as_deref())?;
+        let start = self.cursors.decode_start(page.cursor.as_deref())?;
         // A cursor of another list would start the query outside its key range.
         if start
             .as_ref()
@@ -201,7 +203,7 @@ impl Service {
                     Some(present(c, author))
                 })
                 .collect(),
-            next_cursor: result.last_key.as_ref().map(cursor::encode),
+            next_cursor: result.last_key.as_ref().map(|position| self.cursors.encode(position)),
         })
     }
 

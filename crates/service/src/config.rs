@@ -39,6 +39,25 @@ pub struct ServiceConfig {
     /// Comma-separated words (case-insensitive, whole words) that hold a post or comment
     /// for review instead of publishing it; empty: no screening.
     pub screening_words: String,
+    /// Abuse limits (see `limits`): on by default; off for load tests and benchmarks.
+    pub rate_limits: bool,
+    /// Failed sign-ins of one account per 15 minutes; past it, even the right password
+    /// waits for the window to end.
+    pub limit_sign_in_failures: u32,
+    /// Sign-in attempts from one address per 15 minutes.
+    pub limit_sign_ins_per_address: u32,
+    /// New accounts from one address per hour.
+    pub limit_registrations_per_address: u32,
+    /// Posts of one account per minute.
+    pub limit_posts: u32,
+    /// Comments of one account per minute.
+    pub limit_comments: u32,
+    /// Likes and unlikes of one account per minute.
+    pub limit_likes: u32,
+    /// Follows and unfollows of one account per minute.
+    pub limit_follows: u32,
+    /// Image uploads of one account per hour.
+    pub limit_uploads: u32,
 }
 
 impl Default for ServiceConfig {
@@ -57,6 +76,15 @@ impl Default for ServiceConfig {
             job_claim_idle_secs: 30,
             worker_concurrency: 4,
             screening_words: String::new(),
+            rate_limits: true,
+            limit_sign_in_failures: 10,
+            limit_sign_ins_per_address: 100,
+            limit_registrations_per_address: 20,
+            limit_posts: 60,
+            limit_comments: 60,
+            limit_likes: 300,
+            limit_follows: 100,
+            limit_uploads: 200,
         }
     }
 }

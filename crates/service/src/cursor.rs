@@ -1,28 +1,69 @@
-//! API cursors: an opaque, URL-safe encoding of where a list stopped. For store-backed lists
-//! it is the store's `StartKey`; clients never parse it.
+//! API cursors: an opaque, URL-safe, signed encoding of where a list stopped. For
+//! store-backed lists it is the store's `StartKey`; clients never parse it.
+//!
+//! A cursor is `base64(json).base64(mac)`, the MAC an HMAC-SHA256 (cut to 128 bits) under
+//! a key derived from the token key, which every instance shares. Why signed: a start key
+//! is handed to the store as is, and one a client made up (another partition, an index key
+//! of the wrong shape) would make the store fail, or page through a list the caller was
+//! never shown. With the signature, anything but a cursor Roost issued is a 400.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use roost_engines::StartKey;
 use serde::{de::DeserializeOwned, Serialize};
+use sha2::Sha256;
 
 use crate::error::{ServiceError, ServiceResult};
 
-pub(crate) fn encode<T: Serialize>(position: &T) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
+/// Bytes of the MAC kept in a cursor: 128 bits cannot be guessed, and keep cursors short.
+const MAC_BYTES: usize = 16;
+
+/// Signs and checks cursors.
+pub struct Cursors {
+    key: Vec<u8>,
 }
 
-/// The position a cursor from `encode` carries; a cursor that is not one is a bad request.
-pub fn decode<T: DeserializeOwned>(cursor: &str) -> ServiceResult<T> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| ServiceError::BadRequest("invalid cursor".into()))
+impl Cursors {
+    /// Cursors under `key` (derived from the token key; see `TokenSigner::derive_key`).
+    pub fn new(key: Vec<u8>) -> Cursors {
+        Cursors { key }
+    }
+
+    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(payload);
+        mac
+    }
+
+    /// The cursor of a position.
+    pub fn encode<T: Serialize>(&self, position: &T) -> String {
+        let payload = serde_json::to_vec(position).unwrap_or_default();
+        let tag = self.mac(&payload).finalize().into_bytes();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&tag[..MAC_BYTES]))
+    }
+
+    /// The position in a cursor this service issued; anything else is 400.
+    pub fn decode<T: DeserializeOwned>(&self, cursor: &str) -> ServiceResult<T> {
+        let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
+        if tag.len() != MAC_BYTES {
+            return Err(invalid());
+        }
+        // `verify_truncated_left` compares in constant time.
+        self.mac(&payload).verify_truncated_left(&tag).map_err(|_| invalid())?;
+        serde_json::from_slice(&payload).map_err(|_| invalid())
+    }
+
+    /// A store start key from an optional cursor.
+    pub fn decode_start(&self, cursor: Option<&str>) -> ServiceResult<Option<StartKey>> {
+        cursor.map(|c| self.decode(c)).transpose()
+    }
 }
 
-pub(crate) fn decode_start(cursor: Option<&str>) -> ServiceResult<Option<StartKey>> {
-    cursor.map(decode).transpose()
+fn invalid() -> ServiceError {
+    ServiceError::BadRequest("invalid cursor".into())
 }
 
 /// A page request as the API received it: `limit` 1..=100 (default 20), optional cursor.
@@ -56,10 +97,28 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
+        let cursors = Cursors::new(b"key".to_vec());
         let key = StartKey { pk: "USER#1".into(), sk: "FOLLOWER#2".into(), isk: Some("x".into()) };
-        assert_eq!(decode::<StartKey>(&encode(&key)).unwrap(), key);
-        assert!(matches!(decode::<StartKey>("!!"), Err(ServiceError::BadRequest(_))));
-        assert!(matches!(decode::<StartKey>("aGVsbG8"), Err(ServiceError::BadRequest(_))));
+        assert_eq!(cursors.decode::<StartKey>(&cursors.encode(&key)).unwrap(), key);
+        for garbage in ["!!", "aGVsbG8", "aGVsbG8.", "eyJwayI6IngiLCJzayI6InkifQ"] {
+            assert!(
+                matches!(cursors.decode::<StartKey>(garbage), Err(ServiceError::BadRequest(_))),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cursor_made_or_changed_without_the_key_is_refused() {
+        let (ours, theirs) = (Cursors::new(b"ours".to_vec()), Cursors::new(b"theirs".to_vec()));
+        let key = StartKey { pk: "x".into(), sk: "y".into(), isk: None };
+        assert!(ours.decode::<StartKey>(&theirs.encode(&key)).is_err(), "signed with another key");
+        let genuine = ours.encode(&"post-1");
+        let (_, tag) = genuine.split_once('.').unwrap();
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(br#""post-2""#));
+        assert!(ours.decode::<String>(&forged).is_err(), "another position under a genuine tag");
+        let short = &genuine[..genuine.len() - 2];
+        assert!(ours.decode::<String>(short).is_err(), "a shortened tag");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use roost_engines::{Index, Item, KeyCondition, Page, SkCond, WriteOp};
 
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Paged, Post, Profile};
 use crate::{ids, keys, time, Service};
@@ -57,7 +57,7 @@ impl Service {
     /// newest first.
     pub async fn home_feed(&self, caller: &Caller, page: &PageRequest) -> ServiceResult<Paged<Post>> {
         let limit = page.limit()?;
-        let before: Option<String> = page.cursor.as_deref().map(cursor::decode).transpose()?;
+        let before: Option<String> = page.cursor.as_deref().map(|c| self.cursors.decode(c)).transpose()?;
         let uid = &caller.user_id;
         let mut ids = match self.feed_ids_cached(uid, before.as_deref(), limit + 1).await {
             Ok(ids) => ids,
@@ -72,7 +72,7 @@ impl Service {
         ids.dedup();
         let more = ids.len() > limit;
         ids.truncate(limit);
-        let next_cursor = if more { ids.last().map(cursor::encode) } else { None };
+        let next_cursor = if more { ids.last().map(|position| self.cursors.encode(position)) } else { None };
         let (stored, hidden) = futures::try_join!(self.load_posts(&ids), self.hidden(uid))?;
         // Posts deleted since they were fanned out are skipped; the retract job catches up.
         // So are those of accounts blocked or muted since (a page may then be short).

@@ -6,8 +6,9 @@ use roost_engines::{
     CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, QueryPage, TxOp, Update,
 };
 
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
+use crate::limits::Limit;
 use crate::model::{Caller, FollowState, NotificationKind, Paged, User};
 use crate::notifications::NewNotification;
 use crate::{ids, keys, Service};
@@ -24,6 +25,7 @@ pub enum Direction {
 impl Service {
     /// Makes the caller follow `target` (an id or a username); following twice is harmless.
     pub async fn follow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
+        self.limit(Limit::Follows, &caller.user_id).await?;
         let target = self.resolve_user(target).await?;
         let me = caller.user_id.as_str();
         if target.id == me {
@@ -87,7 +89,12 @@ impl Service {
 
     /// Makes the caller stop following `target` (an id or a username); harmless when not following.
     pub async fn unfollow(&self, caller: &Caller, target: &str) -> ServiceResult<FollowState> {
+        self.limit(Limit::Follows, &caller.user_id).await?;
         let target = self.resolve_user(target).await?;
+        if target.id == caller.user_id {
+            // The transaction would touch the profile twice, which no store allows.
+            return Err(ServiceError::validation("id", "you cannot unfollow yourself"));
+        }
         self.remove_follow(&caller.user_id, &target.id).await?;
         self.follow_state(false, &target.id).await
     }
@@ -152,7 +159,7 @@ impl Service {
         gsi_pk: String,
         page: &PageRequest,
     ) -> ServiceResult<Paged<User>> {
-        let request = Page::backward(page.limit()?).after(cursor::decode_start(page.cursor.as_deref())?);
+        let request = Page::backward(page.limit()?).after(self.cursors.decode_start(page.cursor.as_deref())?);
         let QueryPage { items, last_key } =
             self.store.query(Index::Gsi1, KeyCondition::pk(gsi_pk), request).await?;
         let uids: Vec<String> = items.iter().filter_map(|i| i.str("uid").map(str::to_string)).collect();
@@ -161,7 +168,7 @@ impl Service {
         let ordered = uids.iter().filter_map(|u| profiles.get(u).cloned()).collect();
         Ok(Paged {
             items: self.present_users(caller, ordered).await?,
-            next_cursor: last_key.as_ref().map(cursor::encode),
+            next_cursor: last_key.as_ref().map(|position| self.cursors.encode(position)),
         })
     }
 

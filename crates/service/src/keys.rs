@@ -302,6 +302,14 @@ impl CacheKeys {
         format!("{}:session-floor:{{{uid}}}", self.ns)
     }
 
+    // --- Abuse limits (see `limits`) ---
+
+    /// The counter of one limit's current window for one subject (an account or an
+    /// address).
+    pub fn rate_limit(&self, limit: &str, subject: &str) -> String {
+        format!("{}:limit:{limit}:{{{subject}}}", self.ns)
+    }
+
     /// Trending scores of one window and generation (see `trending`).
     pub fn trending(&self, window: &str, generation: u64) -> String {
         format!("{}:trending:{{{window}}}:{generation}", self.ns)

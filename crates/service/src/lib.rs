@@ -19,12 +19,14 @@ pub mod error;
 mod events;
 mod export;
 pub mod feed;
+mod gated;
 pub mod graph;
 pub mod ids;
 pub mod images;
 pub mod jobs;
 pub mod keys;
 pub mod likes;
+pub mod limits;
 pub mod media;
 pub mod model;
 pub mod moderation;
@@ -39,6 +41,7 @@ pub mod suggestions;
 pub mod text_index;
 pub mod time;
 pub mod trending;
+pub mod unicode;
 pub mod users;
 mod walk;
 
@@ -78,6 +81,8 @@ pub struct Service {
     /// Signs and checks session tokens; the key is shared by every instance through the
     /// store (see `auth::token`).
     pub(crate) tokens: Arc<auth::TokenSigner>,
+    /// Signs and checks list cursors (see `cursor`).
+    pub(crate) cursors: Arc<cursor::Cursors>,
     /// Decoded copies of cached posts and profiles, used while the cache still answers
     /// the same bytes (see `decoded`).
     pub(crate) post_memo: Arc<DecodeMemo<model::StoredPost>>,
@@ -99,6 +104,7 @@ impl Service {
             cache: engines.cache,
             media: engines.media,
             config: Arc::new(config),
+            cursors: Arc::new(cursor::Cursors::new(tokens.derive_key("cursor"))),
             tokens: Arc::new(tokens),
             post_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
             profile_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),

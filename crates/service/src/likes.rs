@@ -15,6 +15,7 @@ use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, 
 use crate::comments::comment_id_of_sk;
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
+use crate::limits::Limit;
 use crate::model::{Caller, LikeState, StoredPost};
 use crate::trending::Engagement;
 use crate::{keys, Service};
@@ -27,6 +28,7 @@ const LIKES_TTL: Duration = Duration::from_secs(24 * 3600);
 impl Service {
     /// Like (`liked = true`) or unlike a post; both idempotent.
     pub async fn set_like(&self, caller: &Caller, pid: &str, liked: bool) -> ServiceResult<LikeState> {
+        self.limit(Limit::Likes, &caller.user_id).await?;
         let Some(post) = self.load_post(pid).await? else {
             return Err(ServiceError::NotFound("post"));
         };

@@ -10,10 +10,15 @@ use bytes::Bytes;
 use roost_engines::{Cond, EngineError, Index, Item, KeyCondition, Page, SkCond, TxOp, WriteOp};
 
 use crate::error::{ServiceError, ServiceResult};
+use crate::gated::{self, Gate};
 use crate::images::{self, ImageError};
+use crate::limits::Limit;
 use crate::model::{Caller, Image};
 use crate::walk::Source;
 use crate::{ids, keys, time, Service};
+
+/// Image cleaning decodes whole images: one at a time per core (see `gated`).
+static DECODING: Gate = Gate::new(gated::per_core);
 
 /// How long a presigned media URL stays valid.
 const PRESIGN_FOR: Duration = Duration::from_secs(3600);
@@ -57,22 +62,20 @@ fn object_path(mid: &str, thumbnail: bool) -> String {
 impl Service {
     /// Stores an image the caller uploads (checked, stripped of metadata, thumbnailed).
     pub async fn upload_media(&self, caller: &Caller, bytes: Bytes) -> ServiceResult<Image> {
+        self.limit(Limit::Uploads, &caller.user_id).await?;
         if bytes.len() > self.config.media_max_bytes {
             return Err(self.too_large());
         }
         if bytes.is_empty() {
             return Err(ServiceError::validation("file", "the file is empty"));
         }
-        let clean = tokio::task::spawn_blocking(move || images::clean(&bytes))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|err| match err {
-                ImageError::Unsupported => ServiceError::UnsupportedMediaType(
-                    "only JPEG, PNG, GIF and WebP images are accepted".into(),
-                ),
-                ImageError::TooLarge => ServiceError::TooLarge(format!("image too large to process: {err}")),
-                other => ServiceError::validation("file", other.to_string()),
-            })?;
+        let clean = gated::run(&DECODING, move || images::clean(&bytes)).await?.map_err(|err| match err {
+            ImageError::Unsupported => {
+                ServiceError::UnsupportedMediaType("only JPEG, PNG, GIF and WebP images are accepted".into())
+            }
+            ImageError::TooLarge => ServiceError::TooLarge(format!("image too large to process: {err}")),
+            other => ServiceError::validation("file", other.to_string()),
+        })?;
         self.check_quota(&caller.user_id, clean.bytes.len() as u64 + clean.thumbnail.len() as u64).await?;
         let mid = ids::new_id();
         let (original, thumbnail) = (object_path(&mid, false), object_path(&mid, true));

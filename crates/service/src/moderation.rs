@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::normalize_username;
 use crate::config::ttl;
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{
     Caller, ModerationAction, Paged, Profile, Report, ReportTarget, ReportTargetType, StoredComment,
@@ -155,7 +155,7 @@ impl Service {
     /// The open reports, oldest first (moderators only).
     pub async fn open_reports(&self, caller: &Caller, page: &PageRequest) -> ServiceResult<Paged<Report>> {
         self.ensure_moderator(caller).await?;
-        let start = cursor::decode_start(page.cursor.as_deref())?;
+        let start = self.cursors.decode_start(page.cursor.as_deref())?;
         // A cursor of another list would start the query at a key of another kind.
         let of_a_report = |s: &StartKey| {
             s.isk.as_deref().is_some_and(|rid| keys::report(rid) == Key::new(s.pk.clone(), s.sk.clone()))
@@ -168,7 +168,7 @@ impl Service {
         let reports = result.items.iter().map(|i| i.attrs_as()).collect::<Result<Vec<StoredReport>, _>>()?;
         Ok(Paged {
             items: self.present_reports(reports).await?,
-            next_cursor: result.last_key.as_ref().map(cursor::encode),
+            next_cursor: result.last_key.as_ref().map(|position| self.cursors.encode(position)),
         })
     }
 

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::normalize_username;
 use crate::blocks::Hidden;
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Notification, NotificationKind, Paged};
 use crate::{ids, keys, time, Service};
@@ -200,7 +200,7 @@ impl Service {
         page: &PageRequest,
     ) -> ServiceResult<Paged<Notification>> {
         let uid = caller.user_id.as_str();
-        let start = cursor::decode_start(page.cursor.as_deref())?;
+        let start = self.cursors.decode_start(page.cursor.as_deref())?;
         if start.as_ref().is_some_and(|s| s.pk != keys::notifications_pk(uid)) {
             return Err(ServiceError::BadRequest("invalid cursor".into()));
         }
@@ -216,7 +216,10 @@ impl Service {
             self.hidden(uid),
         )?;
         let items = self.present_notifications(&result.items, marker.as_deref(), &hidden).await?;
-        Ok(Paged { items, next_cursor: result.last_key.as_ref().map(cursor::encode) })
+        Ok(Paged {
+            items,
+            next_cursor: result.last_key.as_ref().map(|position| self.cursors.encode(position)),
+        })
     }
 
     /// Stored notification items as the API shows them; those about a post deleted since,

@@ -13,7 +13,7 @@
 
 use roost_engines::{Cond, Index, Item, KeyCondition, Page, SkCond, TxOp, WriteOp};
 
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::ServiceResult;
 use crate::model::{Caller, Paged, Post, StoredPost};
 use crate::text_index::{terms, TextQuery};
@@ -69,7 +69,7 @@ impl Service {
     ) -> ServiceResult<Paged<Post>> {
         let query = TextQuery::parse(q)?;
         let limit = page.limit()?;
-        let mut upper: Option<String> = page.cursor.as_deref().map(cursor::decode).transpose()?;
+        let mut upper: Option<String> = page.cursor.as_deref().map(|c| self.cursors.decode(c)).transpose()?;
         let driving: Vec<String> = match query.driving_word() {
             Some(word) => vec![word.to_string()],
             None => self.expand_prefix(&query.prefix).await?,
@@ -98,9 +98,9 @@ impl Service {
         }
         let next_cursor = if found.len() > limit {
             found.truncate(limit);
-            found.last().map(|p| cursor::encode(&p.id))
+            found.last().map(|p| self.cursors.encode(&p.id))
         } else if more {
-            upper.as_ref().map(cursor::encode)
+            upper.as_ref().map(|position| self.cursors.encode(position))
         } else {
             None
         };

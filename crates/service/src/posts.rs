@@ -12,9 +12,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::config::ttl;
-use crate::cursor::{self, PageRequest};
+use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
+use crate::limits::Limit;
 use crate::model::{Caller, Image, NotificationKind, Paged, Post, Profile, StoredPost};
 use crate::notifications::NewNotification;
 use crate::trending::Engagement;
@@ -41,7 +42,8 @@ pub struct NewPost {
 impl Service {
     /// Publishes a post by the caller.
     pub async fn create_post(&self, caller: &Caller, new: NewPost) -> ServiceResult<Post> {
-        let text = new.text.trim().to_string();
+        self.limit(Limit::Posts, &caller.user_id).await?;
+        let text = crate::unicode::nfc(new.text.trim());
         let chars = text.chars().count();
         if chars > MAX_TEXT {
             return Err(ServiceError::validation(
@@ -283,13 +285,13 @@ impl Service {
         page: &PageRequest,
     ) -> ServiceResult<Paged<Post>> {
         let author = self.resolve_user(user).await?;
-        let request = Page::backward(page.limit()?).after(cursor::decode_start(page.cursor.as_deref())?);
+        let request = Page::backward(page.limit()?).after(self.cursors.decode_start(page.cursor.as_deref())?);
         let result =
             self.store.query(Index::Gsi1, KeyCondition::pk(keys::author_gsi(&author.id)), request).await?;
         let posts = result.items.iter().map(|i| i.attrs_as::<StoredPost>()).collect::<Result<Vec<_>, _>>()?;
         Ok(Paged {
             items: self.present_posts(caller, posts).await?,
-            next_cursor: result.last_key.as_ref().map(cursor::encode),
+            next_cursor: result.last_key.as_ref().map(|position| self.cursors.encode(position)),
         })
     }
 
@@ -323,7 +325,7 @@ impl Service {
             ));
         }
         // Ids below `upper` and at or above `lower` fall in the window.
-        let before: Option<String> = page.cursor.as_deref().map(cursor::decode).transpose()?;
+        let before: Option<String> = page.cursor.as_deref().map(|c| self.cursors.decode(c)).transpose()?;
         let upper = before.unwrap_or_else(|| ids::floor_id(until));
         let lower = ids::floor_id(since);
         let mut found: Vec<StoredPost> = Vec::new();
@@ -355,7 +357,7 @@ impl Service {
             hour -= 1;
         }
         found.truncate(limit);
-        let next_cursor = if more { found.last().map(|p| cursor::encode(&p.id)) } else { None };
+        let next_cursor = if more { found.last().map(|p| self.cursors.encode(&p.id)) } else { None };
         Ok(Paged { items: self.present_posts(caller, found).await?, next_cursor })
     }
 

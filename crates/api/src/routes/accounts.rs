@@ -9,6 +9,7 @@ use roost_service::Service;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::client::ClientAddr;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, Json};
 
@@ -25,23 +26,27 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts", request_body = RegisterInput,
-    responses((status = 201, body = SignedIn), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SignedIn), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn register(
     State(service): State<Service>,
+    ClientAddr(address): ClientAddr,
     Json(input): Json<RegisterInput>,
 ) -> ApiResult<(StatusCode, axum::Json<SignedIn>)> {
-    Ok((StatusCode::CREATED, axum::Json(service.register(input).await?)))
+    Ok((StatusCode::CREATED, axum::Json(service.register(input, &address).await?)))
 }
 
 /// Sign in: a new session.
 #[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginInput,
     responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody),
-        (status = 403, description = "`suspended`: a moderator suspended the account", body = ErrorBody)))]
+        (status = 403, description = "`suspended`: a moderator suspended the account", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(service): State<Service>,
+    ClientAddr(address): ClientAddr,
     Json(input): Json<LoginInput>,
 ) -> ApiResult<axum::Json<SignedIn>> {
-    Ok(axum::Json(service.login(input).await?))
+    Ok(axum::Json(service.login(input, &address).await?))
 }
 
 /// Revoke this session, on every instance, at once.

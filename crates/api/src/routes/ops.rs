@@ -22,14 +22,21 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// 200 when every engine answers, else 503 naming the one that does not.
+/// 200 when every engine answers, else 503 naming the ones that do not. Their errors go to
+/// the log, not the answer (they can hold hosts, paths and credentials' names).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
 pub async fn readyz(State(service): State<Service>) -> impl IntoResponse {
     let checks = service.readiness().await;
+    for (engine, err) in &checks {
+        if let Some(err) = err {
+            tracing::warn!(engine, %err, "readiness check failed");
+        }
+    }
     let failing: Vec<_> = checks.iter().filter(|(_, err)| err.is_some()).collect();
+    let state = |err: &Option<String>| if err.is_some() { "unavailable" } else { "ok" };
     let body = json!({
         "status": if failing.is_empty() { "ready" } else { "unavailable" },
-        "engines": checks.iter().map(|(name, err)| (name.to_string(), json!(err.clone().unwrap_or_else(|| "ok".into())))).collect::<serde_json::Map<_, _>>(),
+        "engines": checks.iter().map(|(name, err)| (name.to_string(), json!(state(err)))).collect::<serde_json::Map<_, _>>(),
     });
     if failing.is_empty() {
         (StatusCode::OK, axum::Json(body))

@@ -111,6 +111,10 @@ impl Cache for RedisCache {
         self.run(strings::expire(&self.connections, key, ttl)).await
     }
 
+    async fn incr_window(&self, key: &str, delta: u64, window: Duration) -> EngineResult<(u64, Duration)> {
+        self.run(strings::incr_window(&self.connections, key, delta, window)).await
+    }
+
     async fn zadd(&self, key: &str, members: &[(f64, String)]) -> EngineResult<u64> {
         self.run(sorted_sets::zadd(&self.connections, key, members)).await
     }

@@ -1,4 +1,5 @@
-//! String keys: `GET`, `MGET`, `SET [NX] [PX]`, `DEL`, `EXISTS`, `PEXPIRE`.
+//! String keys: `GET`, `MGET`, `SET [NX] [PX]`, `DEL`, `EXISTS`, `PEXPIRE`, and the
+//! fixed-window counter (`INCRBY` + `PEXPIRE` in one Lua script).
 //!
 //! TTLs go out in milliseconds (`PX`, `PEXPIRE`) so that a sub-second TTL means what it
 //! says instead of being rounded to a whole second.
@@ -6,7 +7,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use fred::prelude::{Expiration, KeysInterface, SetOptions, Value};
+use fred::prelude::{Expiration, KeysInterface, LuaInterface, SetOptions, Value};
 use roost_engines::EngineResult;
 
 use super::connection::Connections;
@@ -81,6 +82,35 @@ pub(super) async fn exists(c: &Connections, key: &str) -> EngineResult<bool> {
 pub(super) async fn expire(c: &Connections, key: &str, ttl: Duration) -> EngineResult<bool> {
     let value: Value = c.pool.pexpire(key, millis(ttl), None).await.map_err(unavailable)?;
     reply::flag("PEXPIRE", value)
+}
+
+/// KEYS[1] = counter, ARGV[1] = delta, ARGV[2] = window in ms. A script, so no other
+/// client's increment can land between the `INCRBY` and the `PEXPIRE` (a counter left
+/// without a TTL would block its subject forever). Answers {count, ms left}.
+const INCR_WINDOW: &str = r#"
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  left = tonumber(ARGV[2])
+end
+return {n, left}
+"#;
+
+pub(super) async fn incr_window(
+    c: &Connections,
+    key: &str,
+    delta: u64,
+    window: Duration,
+) -> EngineResult<(u64, Duration)> {
+    let args = vec![delta.to_string(), millis(window).to_string()];
+    let value: Value = c.pool.eval(INCR_WINDOW, key, args).await.map_err(unavailable)?;
+    let reply = reply::array("INCR_WINDOW", value)?;
+    let [count, left] = <[Value; 2]>::try_from(reply)
+        .map_err(|values| super::error::unexpected("INCR_WINDOW", &Value::Array(values)))?;
+    let count = reply::count("INCR_WINDOW", count)?;
+    let left = u64::try_from(reply::integer("INCR_WINDOW", left)?).unwrap_or(0);
+    Ok((count, Duration::from_millis(left)))
 }
 
 fn px(ttl: Duration) -> Expiration {

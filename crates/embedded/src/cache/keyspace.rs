@@ -100,6 +100,22 @@ impl Keyspace {
         found
     }
 
+    /// A fixed-window counter under the shard's lock (see `Cache::incr_window`).
+    pub fn incr_window(&self, key: &str, delta: u64, window: Duration) -> Result<(u64, Duration), WrongType> {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        let window_end = deadline(now, window);
+        // Checked before the key may add this very deadline; a spare wake-up costs nothing.
+        let wake = shard.next_expiration().is_none_or(|next| window_end < next);
+        let (count, at) = shard.incr_window(key, delta, window_end, now)?;
+        shard.evict(self.shard_budget);
+        drop(shard);
+        if wake {
+            self.purge_wakeup.notify_one();
+        }
+        Ok((count, at.saturating_duration_since(now)))
+    }
+
     /// Purges every shard; the soonest deadline still ahead.
     fn purge_expired(&self) -> Option<Instant> {
         let now = Instant::now();

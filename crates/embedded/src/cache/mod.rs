@@ -121,6 +121,10 @@ impl Cache for MemoryCache {
         Ok(self.keys().expire(key, ttl))
     }
 
+    async fn incr_window(&self, key: &str, delta: u64, window: Duration) -> EngineResult<(u64, Duration)> {
+        Ok(self.keys().incr_window(key, delta, window)?)
+    }
+
     async fn zadd(&self, key: &str, members: &[(f64, String)]) -> EngineResult<u64> {
         for (s, _) in members {
             score(*s)?;

@@ -128,6 +128,31 @@ impl Shard {
         true
     }
 
+    /// `INCRBY` on a string counter, giving it the deadline `window_end` if it has none
+    /// (a new key): the new count and the key's deadline. A value that is not a decimal
+    /// counter is refused, as Redis refuses to increment it.
+    pub fn incr_window(
+        &mut self,
+        key: &str,
+        delta: u64,
+        window_end: Instant,
+        now: Instant,
+    ) -> Result<(u64, Instant), WrongType> {
+        self.drop_if_expired(key, now);
+        let (current, deadline) = match self.entries.get(key) {
+            None => (0, None),
+            Some(Entry { value: Value::String(text), expires_at }) => {
+                let count = std::str::from_utf8(text).ok().and_then(|t| t.parse::<u64>().ok());
+                (count.ok_or(WrongType)?, *expires_at)
+            }
+            Some(_) => return Err(WrongType),
+        };
+        let count = current.saturating_add(delta);
+        let deadline = deadline.unwrap_or(window_end);
+        self.set(key, Value::String(count.to_string().into()), Some(deadline), now);
+        Ok((count, deadline))
+    }
+
     /// The earliest deadline in this shard, to tell whether a new one must wake the purge task.
     pub fn next_expiration(&self) -> Option<Instant> {
         self.expirations.first().map(|(at, _)| *at)

@@ -32,6 +32,7 @@ macro_rules! cache_conformance_tests {
             del_counts_existing_keys,
             ttl_expires_keys,
             expire_sets_a_ttl,
+            incr_window_counts_within_one_window,
             collections_keep_their_ttl_when_written,
             zadd_counts_new_members_and_updates_scores,
             zincrby_adds_to_the_score,
@@ -220,6 +221,39 @@ pub async fn expire_sets_a_ttl(cache: Arc<dyn Cache>) -> EngineResult<()> {
     tokio::time::sleep(PAST_TTL).await;
     assert!(!cache.exists(&key).await?);
     assert!(!cache.expire(&key, TTL).await?, "an expired key cannot be given a TTL");
+    Ok(())
+}
+
+/// An atomic counter window: counts within it, a new window after it, only counters, no lost increments.
+pub async fn incr_window_counts_within_one_window(cache: Arc<dyn Cache>) -> EngineResult<()> {
+    let p = unique_prefix("window");
+    let (key, text) = (format!("{p}:key"), format!("{p}:text"));
+    assert_eq!(cache.incr_window(&key, 0, TTL).await?.0, 0, "a read opens an empty window");
+    let (count, left) = cache.incr_window(&key, 1, TTL).await?;
+    assert!(count == 1 && left <= TTL && left > Duration::ZERO, "{count} {left:?}");
+    let (count, later) = cache.incr_window(&key, 2, Duration::from_secs(60)).await?;
+    assert_eq!(count, 3);
+    assert!(later <= left, "a running window keeps its end: {later:?} after {left:?}");
+    assert_eq!(cache.get(&key).await?, Some(b("3")), "the counter is a decimal string");
+
+    tokio::time::sleep(PAST_TTL).await;
+    let (count, left) = cache.incr_window(&key, 1, Duration::from_secs(60)).await?;
+    assert!(count == 1 && left > TTL, "a new window starts once the old one ended: {count} {left:?}");
+
+    cache.set(&text, b("not a number"), None).await?;
+    assert!(cache.incr_window(&text, 1, TTL).await.is_err(), "only counters are incremented");
+
+    let key = Arc::new(format!("{p}:race"));
+    let adds = (0..20).map(|_| {
+        let (cache, key) = (cache.clone(), key.clone());
+        tokio::spawn(async move { cache.incr_window(&key, 1, Duration::from_secs(60)).await })
+    });
+    let mut counts = Vec::new();
+    for add in adds {
+        counts.push(add.await.expect("task").map(|(count, _)| count)?);
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<u64>>(), "concurrent increments each count once");
     Ok(())
 }
 

@@ -67,6 +67,10 @@ impl Target {
     }
 }
 
+/// Added to the description of a 429.
+pub const RATE_LIMIT_HINT: &str =
+    " (the server's abuse limits refused it: set ROOST_RATE_LIMITS=off on the server for load tests)";
+
 /// A server's answer: status and the whole body.
 #[derive(Debug)]
 pub struct Answer {
@@ -84,11 +88,13 @@ impl Answer {
         serde_json::from_slice(&self.body).with_context(|| format!("unexpected answer: {}", self.describe()))
     }
 
-    /// A short description for error reports: status and the start of the body.
+    /// A short description for error reports: status and the start of the body, and for a
+    /// 429 what to do about it (seeding and load tests are abuse by the server's measure).
     pub fn describe(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         let text: String = text.chars().take(200).collect();
-        format!("HTTP {}: {}", self.status, text.trim())
+        let hint = if self.status == 429 { RATE_LIMIT_HINT } else { "" };
+        format!("HTTP {}: {}{hint}", self.status, text.trim())
     }
 }
 
@@ -187,6 +193,14 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_429_says_how_to_turn_the_limits_off() {
+        let limited = Answer { status: 429, body: Bytes::from_static(b"{}") };
+        assert!(limited.describe().contains("ROOST_RATE_LIMITS=off"), "{}", limited.describe());
+        let refused = Answer { status: 401, body: Bytes::from_static(b"{}") };
+        assert!(!refused.describe().contains("ROOST_RATE_LIMITS"));
+    }
 
     #[tokio::test]
     async fn resolves_loopback_and_refuses_others() {

@@ -73,6 +73,9 @@ impl Setup {
             ("ROOST_ARGON2_MEMORY_KIB".to_string(), "1024".to_string()),
             ("ROOST_ARGON2_ITERATIONS".into(), "1".into()),
             ("ROOST_LOG".into(), "warn".into()),
+            // The abuse limits would refuse what tests do quickly; tests/hardening.rs turns
+            // them back on with `rate_limited()`.
+            ("ROOST_RATE_LIMITS".into(), "off".into()),
         ];
         if distributed {
             let aws = required_env("ROOST_TEST_AWS_ENDPOINT");
@@ -109,6 +112,11 @@ impl Setup {
     pub fn env(mut self, name: &str, value: &str) -> Setup {
         self.env.push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// With the abuse limits on, as in production (the harness turns them off).
+    pub fn rate_limited(self) -> Setup {
+        self.env("ROOST_RATE_LIMITS", "on")
     }
 
     pub async fn start(&self) -> Server {

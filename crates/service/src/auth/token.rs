@@ -46,6 +46,14 @@ impl TokenSigner {
         TokenSigner { key: key.to_vec() }
     }
 
+    /// A key for another purpose (`purpose` names it), derived from the token key so that
+    /// every instance has it too, and unrelated to it.
+    pub fn derive_key(&self, purpose: &str) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// The key from configuration, else the one in the store, else a new random one that
     /// this instance writes first (a conditional put, so concurrent first starts agree).
     pub async fn load_or_create(store: &dyn Store, configured: Option<&str>) -> ServiceResult<TokenSigner> {
