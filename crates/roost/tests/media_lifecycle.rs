@@ -34,7 +34,7 @@ async fn a_deleted_posts_images_answer_404() {
         // The objects go with the retract job (see common/dump.rs for why embedded only).
         let mid = media["id"].as_str().unwrap().to_string();
         eventually("the image's objects are deleted", Duration::from_secs(10), || async {
-            server.dump_media().iter().all(|o| !o.contains(&mid)).then_some(())
+            server.dump_media().await.iter().all(|o| !o.contains(&mid)).then_some(())
         })
         .await;
     }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{distributed, eventually, png, Client, Server};
+use common::{eventually, png, Client, Server};
 use serde_json::{json, Value};
 
 const NEW_PASSWORD: &str = "a new password";
@@ -186,26 +186,24 @@ async fn erasure_leaves_nothing_behind_and_frees_the_username() {
         bob.get(&format!("/api/media/{mid}")).await.expect(404);
     }
 
-    // Embedded only: this reads the SQLite file and the media folder (see common/dump.rs;
-    // in distributed mode it would need a DynamoDB Scan and an S3 listing, and the engines'
-    // conformance suites prove both modes store alike).
-    if !distributed() {
-        let started = Instant::now();
-        loop {
-            let mut left: Vec<String> =
-                server.dump_store().into_iter().filter(|i| i.contains(&uid)).collect();
-            left.extend(
-                server
-                    .dump_media()
-                    .into_iter()
-                    .filter(|o| media_ids.iter().any(|m| o.contains(m)) || o.contains(&uid)),
-            );
-            if left.is_empty() {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "left behind by the erasure: {left:#?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    // Nothing in the store or the media names alice once the erasure is done (common/dump.rs:
+    // the SQLite file and media folder, or a DynamoDB Scan and an S3 listing).
+    let started = Instant::now();
+    loop {
+        let mut left: Vec<String> =
+            server.dump_store().await.into_iter().filter(|i| i.contains(&uid)).collect();
+        left.extend(
+            server
+                .dump_media()
+                .await
+                .into_iter()
+                .filter(|o| media_ids.iter().any(|m| o.contains(m)) || o.contains(&uid)),
+        );
+        if left.is_empty() {
+            break;
         }
+        assert!(started.elapsed() < Duration::from_secs(30), "left behind by the erasure: {left:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     // The username is free once the erasure is done.

@@ -99,6 +99,11 @@ impl Setup {
     }
 
     /// Where the embedded engines keep their data.
+    /// The value given to a `serve` flag, if any (the engines of a distributed setup).
+    pub fn flag(&self, name: &str) -> Option<&str> {
+        self.args.iter().position(|a| a == name).and_then(|i| self.args.get(i + 1)).map(String::as_str)
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
     }
