@@ -106,3 +106,46 @@ async fn fanout_reaches_every_sampled_follower() {
     let posts = report["operations"]["fanout_complete"]["count"].as_u64().unwrap();
     assert_eq!(report["operations"]["fanout_visible"]["count"].as_u64().unwrap(), posts * 50);
 }
+
+#[tokio::test]
+async fn comments_and_replies() {
+    let server = Server::start().await;
+    let args = ["--generate", "20", "--workload", "comment", "--duration", "2s", "--connections", "4"];
+    let report = bench(&server, &args).await;
+    assert_clean(&report, &["comment", "reply"]);
+}
+
+#[tokio::test]
+async fn search_finds_words_and_prefixes() {
+    let server = Server::start().await;
+    let args = ["--generate", "20", "--workload", "search", "--duration", "2s", "--connections", "4"];
+    let report = bench(&server, &args).await;
+    assert_clean(&report, &["search_word", "search_two_words", "search_prefix"]);
+}
+
+#[tokio::test]
+async fn streams_receive_every_kind_of_event() {
+    let server = Server::start().await;
+    let args = [
+        "--generate",
+        "30",
+        "--workload",
+        "stream",
+        "--streams",
+        "20",
+        "--duration",
+        "2s",
+        "--connections",
+        "4",
+    ];
+    let report = bench(&server, &args).await;
+    assert_clean(&report, &["stream_open", "like", "create_post"]);
+    // An event published before its write is answered arrives with zero latency.
+    for op in ["deliver_post", "deliver_engagement"] {
+        let stats = &report["operations"][op];
+        assert!(stats["count"].as_u64().unwrap_or(0) > 0 && stats["errors"] == 0, "{op}: {report:#}");
+    }
+    let stream = &report["stream"];
+    assert_eq!((stream["opened"].as_u64(), stream["dropped"].as_u64()), (Some(20), Some(0)), "{report:#}");
+    assert!(stream["events_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
+}

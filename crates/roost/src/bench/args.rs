@@ -80,6 +80,12 @@ pub enum Workload {
     Fanout,
     /// Create-post latency of an account with 1,000 followers.
     Post1k,
+    /// Comments on seeded posts by random users, some of them replies.
+    Comment,
+    /// Post search for words (and prefixes) of the seeded texts.
+    Search,
+    /// Events pushed to `--streams` open event streams while writers like and post.
+    Stream,
 }
 
 impl Workload {
@@ -90,6 +96,9 @@ impl Workload {
             Workload::Write => "write",
             Workload::Fanout => "fanout",
             Workload::Post1k => "post1k",
+            Workload::Comment => "comment",
+            Workload::Search => "search",
+            Workload::Stream => "stream",
         }
     }
 }
@@ -132,6 +141,11 @@ pub struct BenchArgs {
     /// fanout: followers whose feeds are polled (spread evenly, plus the newest).
     #[arg(long, default_value_t = 100)]
     pub fanout_sample: usize,
+    /// stream: event streams (`GET /api/stream`) held open, each on its own connection, as
+    /// the seeded users in turn. Each is a file descriptor here and on the server: mind
+    /// `ulimit -n` on both sides.
+    #[arg(long, default_value_t = 1_000)]
+    pub streams: usize,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,

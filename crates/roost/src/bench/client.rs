@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Uri};
@@ -64,6 +65,25 @@ impl Target {
 
     pub fn connect(self: &Arc<Self>) -> Conn {
         Conn { target: self.clone(), sender: None }
+    }
+
+    /// Opens a long response on a connection of its own (an event stream): the status, and
+    /// the body to read as it arrives. The connection closes when the body is dropped.
+    pub async fn open(self: &Arc<Self>, path: &str, token: &str) -> anyhow::Result<(u16, Incoming)> {
+        let timeout = self.timeout;
+        let opening = async {
+            let mut sender = self.connect().dial().await?;
+            let request = Request::get(format!("{}{path}", self.prefix))
+                .header(HOST, self.host.clone())
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .body(Full::new(Bytes::new()))?;
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            anyhow::Ok((response.status().as_u16(), response.into_body()))
+        };
+        tokio::time::timeout(timeout, opening)
+            .await
+            .with_context(|| format!("no answer within {timeout:?}"))?
     }
 }
 

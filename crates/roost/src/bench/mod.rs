@@ -8,14 +8,17 @@
 
 mod args;
 mod client;
+mod delivery;
 mod fanout;
 mod graph;
 mod histogram;
 mod plot;
 mod report;
 mod seed;
+mod sse;
 mod state;
 mod stats;
+mod stream;
 mod workload;
 
 use std::sync::Arc;
@@ -95,6 +98,7 @@ pub async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
 enum Plan {
     Loop(Mix),
     Fanout(state::FanoutAccount),
+    Stream,
 }
 
 /// `roost bench`.
@@ -121,6 +125,14 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         Workload::Feed => Plan::Loop(Mix::Feed),
         Workload::Mixed => Plan::Loop(Mix::Mixed),
         Workload::Write => Plan::Loop(Mix::Write),
+        Workload::Comment | Workload::Search if state.posts.is_empty() => {
+            bail!(
+                "the state has no seeded posts to comment on or search: seed with --posts-per-user 1 or more"
+            )
+        }
+        Workload::Comment => Plan::Loop(Mix::Comment),
+        Workload::Search => Plan::Loop(Mix::Search),
+        Workload::Stream => Plan::Stream,
         Workload::Post1k => {
             let account =
                 seed::ensure_fanout_account(&target, &mut state, POST1K_FOLLOWERS, args.seeding.concurrency)
@@ -167,6 +179,17 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
                 sample: args.fanout_sample,
             };
             fanout::run(&target, &state, &account, options, &mut rng).await?
+        }
+        Plan::Stream => {
+            let options = stream::Options {
+                streams: args.streams,
+                writers: args.connections,
+                duration: args.duration,
+                seed,
+            };
+            let (phase, summary) = stream::run(&target, &state, options).await?;
+            extra.insert("stream".into(), summary);
+            phase
         }
     };
 

@@ -47,6 +47,16 @@ pub fn random_text(rng: &mut ChaCha8Rng) -> String {
     text
 }
 
+/// The words of the synthetic texts as post search indexes them: letters only (a hashtag
+/// is its word), two characters or more.
+pub fn search_words() -> Vec<&'static str> {
+    let mut words: Vec<&'static str> =
+        WORDS.iter().map(|w| w.trim_start_matches('#')).filter(|w| w.len() >= 2).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
 pub fn username(label: u64) -> String {
     format!("user_{label}")
 }
@@ -254,5 +264,8 @@ mod tests {
             assert!(!text.is_empty() && text.chars().count() <= 500, "{text}");
         }
         assert_eq!(username(17), "user_17");
+        let words = search_words();
+        assert!(words.contains(&"roost") && words.contains(&"coffee") && !words.contains(&"a"));
+        assert!(words.iter().all(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_lowercase())));
     }
 }

@@ -7,22 +7,27 @@
 //! instead, and a request's latency counts from when it was *due*, so a stall also counts
 //! against the requests it delayed (no coordinated omission).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use hyper::Method;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::client::{Conn, Target};
-use super::seed::random_text;
+use super::seed::{random_text, search_words};
 use super::state::{Account, State};
 use super::stats::Recorder;
 
 /// After a transport failure (server down, connection refused) a virtual user waits this
 /// long before trying again, so that a dead target does not turn the loop into a spin.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// The words `search` queries: those of the seeded texts (computed once).
+static SEARCH_WORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
 
 /// What the virtual users of a phase do.
 #[derive(Clone, Debug)]
@@ -37,6 +42,59 @@ pub enum Mix {
     Write,
     /// Create post, always as this account (which has 1,000 followers).
     PostAs(Account),
+    /// Comments by random users on random seeded posts; `REPLY_SHARE`% reply to a comment
+    /// this virtual user made earlier.
+    Comment,
+    /// Post search: one word of the seeded texts' vocabulary, two words (the second a
+    /// prefix), or a lone prefix, in equal shares.
+    Search,
+}
+
+/// The share of `comment`'s requests that reply to an earlier comment (once there is one).
+const REPLY_SHARE: u32 = 30;
+/// Comments a virtual user remembers as reply targets.
+const REMEMBERED_COMMENTS: usize = 64;
+
+/// What a virtual user remembers between requests: the comments it made (post, comment).
+#[derive(Default)]
+struct Memory {
+    comments: VecDeque<(String, String)>,
+}
+
+impl Memory {
+    /// Keeps the comment a successful `comment` or `reply` created.
+    fn note(&mut self, op: &str, body: &[u8]) {
+        #[derive(Deserialize)]
+        struct Created {
+            id: String,
+            post_id: String,
+        }
+        if op != "comment" && op != "reply" {
+            return;
+        }
+        if let Ok(created) = serde_json::from_slice::<Created>(body) {
+            if self.comments.len() == REMEMBERED_COMMENTS {
+                self.comments.pop_front();
+            }
+            self.comments.push_back((created.post_id, created.id));
+        }
+    }
+}
+
+/// A search query from `words`: a whole word, a word and a prefix, or a prefix alone.
+fn search_query(words: &[&str], rng: &mut ChaCha8Rng) -> (&'static str, String) {
+    let word = |rng: &mut ChaCha8Rng| words[rng.gen_range(0..words.len())];
+    // A prefix of two characters or more, as the index requires, and at most four.
+    let prefix = |rng: &mut ChaCha8Rng| {
+        let w = word(rng);
+        let end = rng.gen_range(2..=w.len().min(4));
+        w[..end].to_string()
+    };
+    match rng.gen_range(0..3) {
+        0 => ("search_word", word(rng).to_string()),
+        1 => ("search_two_words", format!("{}%20{}", word(rng), prefix(rng))),
+        _ => ("search_prefix", prefix(rng)),
+    }
 }
 
 /// One request a virtual user is about to make.
@@ -63,7 +121,7 @@ fn new_post_body(rng: &mut ChaCha8Rng) -> Option<Vec<u8>> {
 }
 
 impl Mix {
-    fn next<'a>(&'a self, state: &'a State, rng: &mut ChaCha8Rng) -> Planned<'a> {
+    fn next<'a>(&'a self, state: &'a State, memory: &Memory, rng: &mut ChaCha8Rng) -> Planned<'a> {
         let users = state.graph_users();
         let pick = |rng: &mut ChaCha8Rng| &users[rng.gen_range(0..users.len())];
         match self {
@@ -105,6 +163,22 @@ impl Mix {
             Mix::PostAs(author) => {
                 Planned::post("create_post_1k", "/api/posts".into(), &author.token, new_post_body(rng))
             }
+            Mix::Comment => {
+                let writer = pick(rng);
+                let (op, post, parent) = match memory.comments.len() {
+                    n if n > 0 && rng.gen_range(0..100) < REPLY_SHARE => {
+                        let (post, parent) = &memory.comments[rng.gen_range(0..n)];
+                        ("reply", post.clone(), Some(parent.clone()))
+                    }
+                    _ => ("comment", state.posts[rng.gen_range(0..state.posts.len())].clone(), None),
+                };
+                let body = serde_json::to_vec(&json!({"text": random_text(rng), "parent_id": parent})).ok();
+                Planned::post(op, format!("/api/posts/{post}/comments"), &writer.token, body)
+            }
+            Mix::Search => {
+                let (op, query) = search_query(SEARCH_WORDS.get_or_init(search_words), rng);
+                Planned::get(op, format!("/api/search/posts?q={query}&limit=20"), Some(&pick(rng).token))
+            }
         }
     }
 }
@@ -126,9 +200,10 @@ async fn virtual_user(
     every: Option<Duration>,
 ) -> Recorder {
     let mut recorder = Recorder::new();
+    let mut memory = Memory::default();
     let mut due = Instant::now();
     while Instant::now() < deadline {
-        let planned = mix.next(&state, &mut rng);
+        let planned = mix.next(&state, &memory, &mut rng);
         let started = match every {
             Some(every) => {
                 tokio::time::sleep_until(due.into()).await;
@@ -138,7 +213,10 @@ async fn virtual_user(
             None => Instant::now(),
         };
         match conn.send(planned.method, &planned.path, planned.token, planned.body).await {
-            Ok(answer) if answer.is_success() => recorder.success(planned.op, started.elapsed()),
+            Ok(answer) if answer.is_success() => {
+                recorder.success(planned.op, started.elapsed());
+                memory.note(planned.op, &answer.body);
+            }
             Ok(answer) => recorder.error(planned.op, || answer.describe()),
             Err(err) => {
                 recorder.error(planned.op, || format!("{err:#}"));
@@ -204,7 +282,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let mut counts = std::collections::BTreeMap::new();
         for _ in 0..10_000 {
-            let planned = mix.next(&state, &mut rng);
+            let planned = mix.next(&state, &Memory::default(), &mut rng);
             assert!(planned.token.is_some() || planned.op == "healthz");
             *counts.entry(planned.op).or_insert(0) += 1;
         }
@@ -226,5 +304,50 @@ mod tests {
         let counts = shares(Mix::Write);
         assert_eq!(counts.len(), 3, "{counts:?}");
         assert!(counts["create_post"] > counts["like"] && counts["like"] > counts["follow"], "{counts:?}");
+    }
+
+    #[test]
+    fn comments_reply_to_remembered_comments_only() {
+        let state = state();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut memory = Memory::default();
+        for _ in 0..100 {
+            let planned = Mix::Comment.next(&state, &memory, &mut rng);
+            assert_eq!(planned.op, "comment", "nothing to reply to yet");
+            assert!(planned.path == "/api/posts/p1/comments" || planned.path == "/api/posts/p2/comments");
+        }
+        memory.note("comment", br#"{"id":"c1","post_id":"p2","text":"hi"}"#);
+        memory.note("home_feed", br#"{"id":"x","post_id":"p1"}"#);
+        let mut replies: u32 = 0;
+        for _ in 0..1_000 {
+            let planned = Mix::Comment.next(&state, &memory, &mut rng);
+            let body: serde_json::Value = serde_json::from_slice(&planned.body.unwrap()).unwrap();
+            if planned.op == "reply" {
+                replies += 1;
+                assert_eq!(
+                    (planned.path.as_str(), &body["parent_id"]),
+                    ("/api/posts/p2/comments", &json!("c1"))
+                );
+            } else {
+                assert!(body["parent_id"].is_null());
+            }
+        }
+        assert!(replies.abs_diff(300) < 60, "{replies} replies in 1,000");
+    }
+
+    #[test]
+    fn search_queries_use_seeded_words_and_prefixes() {
+        let words = search_words();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..1_000 {
+            let (op, query) = search_query(&words, &mut rng);
+            kinds.insert(op);
+            let parts: Vec<&str> = query.split("%20").collect();
+            let (last, whole) = parts.split_last().unwrap();
+            assert!(whole.iter().all(|w| words.contains(w)), "{query}");
+            assert!(last.len() >= 2 && words.iter().any(|w| w.starts_with(last)), "{query}");
+        }
+        assert_eq!(kinds.len(), 3, "{kinds:?}");
     }
 }
