@@ -170,13 +170,22 @@ async fn a_suspension_ends_the_sessions_at_once_and_blocks_sign_in() {
 
 #[tokio::test]
 async fn screened_posts_are_held_for_review_and_published_on_dismiss() {
-    let server = Setup::new().env("ROOST_SCREENING_WORDS", "crypto, scam").start().await;
+    // Unattached uploads are swept after a second here: a held post's image must survive
+    // until the moderator decides.
+    let server = Setup::new()
+        .env("ROOST_SCREENING_WORDS", "crypto, scam")
+        .env("ROOST_UNATTACHED_MEDIA_MAX_AGE_SECS", "1")
+        .start()
+        .await;
     let (alice, alice_user) = server.client().register("alice").await;
     let (bob, _) = server.client().register("bob").await;
     bob.post(&format!("/api/users/{}/follow", id(&alice_user)), json!({})).await.expect(200);
 
-    let held = alice.post("/api/posts", json!({"text": "Free CRYPTO here"})).await.expect(201);
+    let image = alice.post_raw("/api/media", "image/png", common::png(8, 8)).await.expect(201);
+    let held = json!({"text": "Free CRYPTO here", "media_ids": [id(&image)]});
+    let held = alice.post("/api/posts", held).await.expect(201);
     assert_eq!(held["held"], true);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let path = format!("/api/posts/{}", id(&held));
     assert_eq!(alice.get(&path).await.expect(200)["held"], true);
     bob.get(&path).await.expect_error(404, "not_found");
@@ -209,6 +218,10 @@ async fn screened_posts_are_held_for_review_and_published_on_dismiss() {
     moderator.post(&resolve(&reports[0]), json!({"action": "dismiss"})).await.expect(200);
     let published = bob.get(&path).await.expect(200);
     assert!(published.get("held").is_none(), "{published}");
+    assert_eq!(published["media"][0]["id"], image["id"], "{published}");
+    let served =
+        bob.request(reqwest::Method::GET, &format!("/api/media/{}", id(&image))).send().await.unwrap();
+    assert_eq!(served.status(), 200, "the held post's image outlived the sweep");
     assert!(shown(bob.walk("/api/users/alice/posts", 50).await));
     assert!(shown(bob.walk("/api/timeline", 50).await));
     common::eventually(

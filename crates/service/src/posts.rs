@@ -89,16 +89,19 @@ impl Service {
             shown.held = true;
             return Ok(shown);
         }
-        self.commit_post(&author, &stored, Vec::new(), ServiceError::Unauthorized).await?;
+        self.commit_post(&author, &stored, true, Vec::new(), ServiceError::Unauthorized).await?;
         Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
     }
 
     /// Publishes a new post: writes it with `extra` ops in one transaction (`canceled` is
-    /// the answer if that is cancelled), then caches, notifies and fans it out.
+    /// the answer if that is cancelled), then caches, notifies and fans it out. `attach`:
+    /// the transaction attaches the post's images (not for a held post, whose images were
+    /// attached when it was held).
     pub(crate) async fn commit_post(
         &self,
         author: &Profile,
         stored: &StoredPost,
+        attach: bool,
         extra: Vec<TxOp>,
         canceled: ServiceError,
     ) -> ServiceResult<()> {
@@ -119,7 +122,8 @@ impl Service {
             // Read-your-writes: the post is in the author's own feed at once.
             TxOp::Put { item: feed::feed_entry(&author.id, id, &author.id), cond: Cond::None },
         ];
-        let media_ids: Vec<String> = stored.media.iter().map(|m| m.id.clone()).collect();
+        let media_ids: Vec<String> =
+            if attach { stored.media.iter().map(|m| m.id.clone()).collect() } else { Vec::new() };
         let attached = ops.len()..ops.len() + media_ids.len();
         ops.extend(media::attach_ops(&media_ids));
         // Searchable at once: the post's index entries commit with it.

@@ -9,13 +9,13 @@
 //! publishes it through the ordinary create path (in the same transaction that deletes the
 //! held item, so it happens once); removing it deletes the held item.
 
-use roost_engines::{Cond, Item, TxOp};
+use roost_engines::{Cond, EngineError, Item, TxOp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, ReportTargetType, StoredComment, StoredPost};
 use crate::moderation::automatic_report;
-use crate::{ids, keys, Service};
+use crate::{ids, keys, media, Service};
 
 /// A comment held for review, with the thread path it will be filed at.
 #[derive(Serialize, Deserialize)]
@@ -44,7 +44,17 @@ impl Service {
         let key = keys::held_post(&post.id);
         let held = TxOp::Put { item: Item::new(key.pk, key.sk).with_attrs(post), cond: Cond::NotExists };
         let report = automatic_report(ReportTargetType::Post, &post.id, &post.author_id, word);
-        Ok(self.store.transact_write(vec![held, report]).await?)
+        // Its images are attached now, so that the sweep of unattached uploads leaves them
+        // to the moderator's decision.
+        let media_ids: Vec<String> = post.media.iter().map(|m| m.id.clone()).collect();
+        let mut ops = vec![held, report];
+        ops.extend(media::attach_ops(&media_ids));
+        self.store.transact_write(ops).await.map_err(|err| match err {
+            EngineError::TransactionCanceled { reasons } if reasons.iter().skip(2).any(Option::is_some) => {
+                media::already_attached("media_ids")
+            }
+            other => other.into(),
+        })
     }
 
     pub(crate) async fn held_post(&self, pid: &str) -> ServiceResult<Option<StoredPost>> {
@@ -75,7 +85,7 @@ impl Service {
         };
         let release = TxOp::Delete { key: keys::held_post(pid), cond: Cond::Exists };
         // Cancelled: released meanwhile by another moderator.
-        match self.commit_post(&author, &post, vec![release], ServiceError::NotFound("post")).await {
+        match self.commit_post(&author, &post, false, vec![release], ServiceError::NotFound("post")).await {
             Ok(()) | Err(ServiceError::NotFound(_)) => Ok(()),
             Err(err) => Err(err),
         }
@@ -141,7 +151,14 @@ impl Service {
     /// Deletes held content, if there is any.
     pub(crate) async fn discard_held(&self, target_type: ReportTargetType, id: &str) -> ServiceResult<()> {
         let key = match target_type {
-            ReportTargetType::Post => keys::held_post(id),
+            // A held post's images were attached when it was held: they go with it.
+            ReportTargetType::Post => {
+                if let Some(post) = self.held_post(id).await? {
+                    let mids: Vec<String> = post.media.iter().map(|m| m.id.clone()).collect();
+                    self.delete_media(&mids).await?;
+                }
+                keys::held_post(id)
+            }
             ReportTargetType::Comment => keys::held_comment(id),
             ReportTargetType::User => return Ok(()),
         };
