@@ -59,7 +59,7 @@ impl Default for ProcessSettings {
 }
 
 /// Which engines run: each one set selects its distributed engine, see `engines`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
     pub dynamodb_endpoint: Option<String>,
@@ -69,6 +69,23 @@ pub struct EngineSettings {
     pub s3_bucket: Option<String>,
     pub s3_endpoint: Option<String>,
     pub aws_region: Option<String>,
+    /// How long one DynamoDB call may take, retries included, before it fails (503).
+    pub dynamodb_timeout_secs: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            dynamodb_endpoint: None,
+            dynamodb_table: None,
+            redis_url: None,
+            redis_cluster: false,
+            s3_bucket: None,
+            s3_endpoint: None,
+            aws_region: None,
+            dynamodb_timeout_secs: 10,
+        }
+    }
 }
 
 /// One setting: its name and its default (JSON's `null` for "unset").

@@ -3,6 +3,7 @@
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use roost_distributed::cache::{RedisCache, RedisConfig};
@@ -62,6 +63,7 @@ fn dynamo_config(e: &EngineSettings, table: &str) -> DynamoConfig {
     DynamoConfig {
         endpoint: e.dynamodb_endpoint.clone(),
         region: e.aws_region.clone(),
+        call_timeout: Duration::from_secs(e.dynamodb_timeout_secs),
         ..DynamoConfig::new(table)
     }
 }

@@ -94,6 +94,10 @@ impl Setup {
                 table,
             ]);
             env.push(("ROOST_CACHE_NAMESPACE".into(), id.clone()));
+            // moto serves one request at a time, and a binary's tests share it: a call may
+            // queue behind the others' well past the 10 s a real DynamoDB call is given.
+            env.push(("ROOST_DYNAMODB_TIMEOUT_SECS".into(), "60".into()));
+            env.push(("ROOST_REQUEST_TIMEOUT_SECS".into(), "90".into()));
         }
         Setup { data_dir, args, env }
     }
