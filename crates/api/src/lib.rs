@@ -20,6 +20,7 @@ mod openapi;
 mod panics;
 pub(crate) mod routes;
 mod security_headers;
+mod webapp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +46,7 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
     let deadline = deadline::Deadline(Duration::from_secs(http.request_timeout_secs));
     let origins = cors::Origins(Arc::new(http.cors_origin_list()));
     routes
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(webapp::serve)
         .layer(from_fn(panics::catch))
         .layer(Extension(openapi::Served::new(&document)))
         .layer(Extension(client::ForwardedFor { trusted: http.trust_forwarded_for }))

@@ -1,7 +1,8 @@
 //! Headers on every answer that tell browsers to be strict with it: no MIME sniffing (a
 //! JSON answer or an image must never be run as a script), no referrer leaking URLs, and a
-//! content security policy that lets nothing load or frame it. The API serves no HTML
-//! pages, so the strictest policy fits every answer.
+//! content security policy that lets nothing load or frame it. The API's answers are no
+//! pages, so the strictest policy fits them; the web client's page (webapp.rs) sets its
+//! own, which is left in place.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
