@@ -140,6 +140,15 @@ export function setToken(next: string | null): void {
   else localStorage.removeItem(TOKEN_KEY);
   tokenListeners.forEach((listener) => listener());
 }
+/**
+ * Forgets the session and starts afresh on the sign-in page: a new page load, so nothing
+ * of this account stays in memory. The page is left as it is until then (telling it would
+ * run its sign-in guard, which records itself as the page to come back to).
+ */
+export function signOutAndReload(): void {
+  localStorage.removeItem(TOKEN_KEY);
+  window.location.replace("/login");
+}
 export function onTokenChange(listener: () => void): () => void {
   tokenListeners.add(listener);
   return () => tokenListeners.delete(listener);

@@ -3,7 +3,7 @@
 // as `?access_token=`, which the contract accepts on this route only.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import type { Me, Notification, Post } from "./api";
+import type { Notification, Post } from "./api";
 import { updatePost } from "./posts";
 import { useToken } from "./session";
 
@@ -42,7 +42,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     });
     source.addEventListener("notification", (event) => {
       const notification = JSON.parse(event.data) as Notification;
-      client.setQueryData<Me>(["me", token], (me) => (me ? { ...me, unread_notifications: me.unread_notifications + 1 } : me));
+      // The badge shows the server's count (a local +1 could race a refetch and count twice).
+      client.invalidateQueries({ queryKey: ["me"] });
       client.invalidateQueries({ queryKey: ["notifications"] });
       if (notification.kind === "follow") client.invalidateQueries({ queryKey: ["user"] });
     });

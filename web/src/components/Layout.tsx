@@ -1,9 +1,8 @@
 // The frame of every page: the navigation (a sidebar on wide screens, a tab bar on phones),
 // with the live unread badge, and the page itself.
 import { Suspense } from "react";
-import { NavLink, Outlet, useNavigate } from "react-router";
-import { useQueryClient } from "@tanstack/react-query";
-import { post, setToken } from "../api";
+import { NavLink, Outlet } from "react-router";
+import { post, signOutAndReload } from "../api";
 import { closeStream } from "../live";
 import { useIsModerator, useMe, useToken } from "../session";
 import { Icon } from "./Icon";
@@ -31,15 +30,11 @@ export function Layout() {
   const token = useToken();
   const me = useMe().data;
   const moderator = useIsModerator();
-  const navigate = useNavigate();
-  const client = useQueryClient();
 
   const signOut = async () => {
     closeStream();
     await post("/api/auth/logout").catch(() => undefined);
-    setToken(null);
-    client.clear();
-    navigate("/login");
+    signOutAndReload();
   };
 
   return (
@@ -47,6 +42,38 @@ export function Layout() {
       <a href="#main" className="skip-link">
         Skip to content
       </a>
+      <header className="topbar">
+        <NavLink to={token ? "/" : "/explore"} className="brand" aria-label="Roost home">
+          <img src="/favicon.svg" alt="" width={28} height={28} />
+          <span>Roost</span>
+        </NavLink>
+        <nav aria-label="More" className="topbar-links">
+          {token ? (
+            <>
+              <NavLink to="/people" className="icon-link" aria-label="Who to follow">
+                <Icon name="people" />
+              </NavLink>
+              {moderator && (
+                <NavLink to="/moderation" className="icon-link" aria-label="Reports">
+                  <Icon name="shield" />
+                </NavLink>
+              )}
+              {moderator && (
+                <NavLink to="/operations" className="icon-link" aria-label="Operations">
+                  <Icon name="chart" />
+                </NavLink>
+              )}
+              <NavLink to="/settings" className="icon-link" aria-label="Settings">
+                <Icon name="settings" />
+              </NavLink>
+            </>
+          ) : (
+            <NavLink to="/login" className="button">
+              Sign in
+            </NavLink>
+          )}
+        </nav>
+      </header>
       <nav className="nav" aria-label="Main">
         <NavLink to={token ? "/" : "/explore"} className="brand" aria-label="Roost home">
           <img src="/favicon.svg" alt="" width={32} height={32} />

@@ -64,7 +64,7 @@ export function PostCard({ post, full }: { post: Post; full?: boolean }) {
             type="button"
             className={post.liked_by_me ? "action liked" : "action"}
             aria-pressed={post.liked_by_me}
-            aria-label={post.liked_by_me ? `Unlike (${post.like_count} likes)` : `Like (${post.like_count} likes)`}
+            aria-label={`${post.liked_by_me ? "Unlike" : "Like"} (${post.like_count} ${post.like_count === 1 ? "like" : "likes"})`}
             onClick={toggleLike}
           >
             <Icon name={post.liked_by_me ? "heart-filled" : "heart"} /> <span className="count">{post.like_count}</span>

@@ -28,13 +28,14 @@ export default function Home() {
     <>
       <h1 className="page-title">Home</h1>
       <Compose />
-      <div aria-live="polite">
-        {unseen.length > 0 && (
-          <button type="button" className="new-posts" onClick={showNew}>
-            Show {unseen.length} new {unseen.length === 1 ? "post" : "posts"}
-          </button>
-        )}
+      <div className="visually-hidden" aria-live="polite">
+        {unseen.length > 0 && `${unseen.length} new ${unseen.length === 1 ? "post" : "posts"}`}
       </div>
+      {unseen.length > 0 && (
+        <button type="button" className="new-posts" onClick={showNew}>
+          Show {unseen.length} new {unseen.length === 1 ? "post" : "posts"}
+        </button>
+      )}
       <PostList
         query={feed}
         empty={

@@ -73,10 +73,10 @@ export default function Profile({ tab }: { tab: Tab }) {
           {u.bio && <p className="profile-bio">{u.bio}</p>}
           <p className="profile-stats">
             <span>
-              <strong>{u.posts_count}</strong> posts
+              <strong>{u.posts_count}</strong> {u.posts_count === 1 ? "post" : "posts"}
             </span>
             <Link to={`/u/${u.username}/followers`}>
-              <strong>{u.followers_count}</strong> followers
+              <strong>{u.followers_count}</strong> {u.followers_count === 1 ? "follower" : "followers"}
             </Link>
             <Link to={`/u/${u.username}/following`}>
               <strong>{u.following_count}</strong> following

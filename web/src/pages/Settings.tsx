@@ -1,8 +1,7 @@
 // Settings: profile and avatar, password, a copy of one's data, and deleting the account.
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useNavigate } from "react-router";
-import { get, patch, post, request, setToken, uploadImage, type User } from "../api";
+import { get, patch, post, request, signOutAndReload, uploadImage, type User } from "../api";
 import { Avatar, Loading, useTitle } from "../components/ui";
 import { closeStream } from "../live";
 import { useMe } from "../session";
@@ -148,8 +147,6 @@ function Export({ username }: { username: string }) {
 }
 
 function DeleteAccount({ username }: { username: string }) {
-  const navigate = useNavigate();
-  const client = useQueryClient();
   const [confirmText, setConfirmText] = useState("");
   const remove = useMutation({
     mutationFn: () => {
@@ -157,9 +154,7 @@ function DeleteAccount({ username }: { username: string }) {
       return request("DELETE", "/api/me");
     },
     onSuccess: () => {
-      setToken(null);
-      client.clear();
-      navigate("/login", { replace: true });
+      signOutAndReload();
     },
   });
   return (
