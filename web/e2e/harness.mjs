@@ -46,6 +46,7 @@ export async function openPage(browser, errors) {
 
 /** Screenshots of the page as it is, at desktop and then phone size. */
 export async function shoot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await settle(page);
   await page.screenshot({ path: `${results}${name}-desktop.png` });
   await page.setViewportSize(PHONE);
