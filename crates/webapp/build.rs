@@ -1,5 +1,5 @@
-//! Builds the web client and embeds it: writes `$OUT_DIR/assets.rs`, a table of
-//! `include_bytes!` over `web/dist`.
+//! Builds the web client and embeds it: copies `web/dist` to `$OUT_DIR/app` and writes
+//! `$OUT_DIR/assets.rs`, a table of `include_bytes!` over the copy.
 //!
 //! npm runs only when `web/dist` is missing or stale. Staleness is a hash of the app's
 //! sources kept in `web/dist/.inputs-hash`, not cargo's fingerprint: `cargo clippy` and
@@ -35,7 +35,18 @@ fn main() {
             false
         }
     };
-    let root = if built { dist } else { write_stand_in(&out) };
+    let source = if built { dist } else { write_stand_in(&out) };
+    // Embedded from a copy: deleting or rebuilding web/dist by hand later must not break
+    // (or silently change) what this build of the crate holds.
+    let root = out.join("app");
+    let _ = std::fs::remove_dir_all(&root);
+    let mut files = Vec::new();
+    collect(&source, &mut files);
+    for file in &files {
+        let copy = root.join(file.strip_prefix(&source).unwrap());
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(file, copy).unwrap();
+    }
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();

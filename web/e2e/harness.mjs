@@ -44,10 +44,22 @@ export async function openPage(browser, errors) {
   return page;
 }
 
-/** Screenshots of the page as it is, at desktop and then phone size. */
+/**
+ * Screenshots of the page as it is, at desktop and then phone size, after checking what
+ * every screen owes its readers: a title of its own, alt text on every image, a label on
+ * every field.
+ */
 export async function shoot(page, name) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await settle(page);
+  const faults = await page.evaluate(() => [
+    ...(document.title.endsWith("· Roost") ? [] : [`the title is "${document.title}"`]),
+    ...[...document.images].filter((img) => !img.hasAttribute("alt")).map((img) => `no alt: ${img.src}`),
+    ...[...document.querySelectorAll("input, textarea, select")]
+      .filter((field) => !field.labels?.length && !field.getAttribute("aria-label"))
+      .map((field) => `no label: ${field.outerHTML.slice(0, 80)}`),
+  ]);
+  if (faults.length) throw new Error(`${name}: ${faults.join("; ")}`);
   await page.screenshot({ path: `${results}${name}-desktop.png` });
   await page.setViewportSize(PHONE);
   await settle(page);

@@ -8,7 +8,7 @@ use common::Server;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use reqwest::Response;
 
-fn header<'a>(response: &'a Response, name: reqwest::header::HeaderName) -> &'a str {
+fn header(response: &Response, name: reqwest::header::HeaderName) -> &str {
     response.headers().get(&name).map(|v| v.to_str().unwrap()).unwrap_or("")
 }
 
