@@ -4,7 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import { useNavigate, useParams } from "react-router";
 import { ApiError, del, get, post as send, withQuery, type Comment, type Page, type Post } from "../api";
 import { PostCard } from "../components/PostCard";
-import { flatten, updatePost } from "../posts";
+import { flatten } from "../posts";
 import { Avatar, Empty, ErrorState, Loading, LoadMore, TimeAgo, UserName, useTitle } from "../components/ui";
 import { useMe } from "../session";
 
@@ -16,7 +16,8 @@ function CommentForm({ postId, parent, onDone, autoFocus }: { postId: string; pa
     mutationFn: () => send<Comment>(`/api/posts/${postId}/comments`, { text, parent_id: parent?.id }),
     onSuccess: () => {
       setText("");
-      updatePost(client, postId, (p) => ({ ...p, comment_count: p.comment_count + 1 }));
+      // The server's count, not a local +1: the live engagement event may have counted it already.
+      client.invalidateQueries({ queryKey: ["post", postId] });
       client.invalidateQueries({ queryKey: ["comments", postId] });
       onDone?.();
     },
