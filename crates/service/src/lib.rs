@@ -13,6 +13,7 @@ pub mod blocks;
 mod cached;
 pub mod comments;
 pub mod config;
+pub mod consistency;
 pub mod cursor;
 mod decoded;
 mod erasure;
