@@ -108,6 +108,16 @@ pub trait Cache: Send + Sync + 'static {
     /// `HGETALL` of a hash of counters, in no particular order.
     async fn hgetall(&self, key: &str) -> EngineResult<Vec<(String, i64)>>;
 
+    // --- HyperLogLog ---
+    /// `PFADD key element ...`: true when the sketch changed (a register moved, or the key
+    /// was created), as Redis answers 1. Elements themselves are never stored, only the
+    /// registers their hashes touch.
+    async fn pfadd(&self, key: &str, elements: &[String]) -> EngineResult<bool>;
+    /// `PFCOUNT key ...`: the estimated number of distinct elements added to the union of
+    /// the keys (a missing key is empty), with Redis's standard error of 0.81% (2^14
+    /// registers). Several keys must share a hash slot on Redis Cluster.
+    async fn pfcount(&self, keys: &[String]) -> EngineResult<u64>;
+
     // --- pub/sub ---
     /// `PUBLISH`: delivered to the channel's current subscribers, not stored.
     async fn publish(&self, channel: &str, message: Bytes) -> EngineResult<()>;

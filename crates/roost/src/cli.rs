@@ -29,6 +29,8 @@ pub enum Command {
     /// Administer accounts (moderators, suspensions) on the engines `serve` would use.
     #[command(subcommand)]
     Admin(crate::admin::AdminCommand),
+    /// Recount followers, following, posts, likes and comments; report (and --repair) drift.
+    Check(crate::check::CheckArgs),
 }
 
 /// `serve`'s own flags, and one flag per setting (see `config`).

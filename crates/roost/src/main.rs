@@ -1,9 +1,10 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
 //! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server; `admin`
-//! administers accounts.
+//! administers accounts; `check` recounts the counters.
 
 mod admin;
 mod bench;
+mod check;
 mod cli;
 mod config;
 mod deployment;
@@ -26,6 +27,7 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Seed(args) => bench::run_seed(args).await,
             cli::Command::Bench(args) => bench::run_bench(args).await,
             cli::Command::Admin(command) => admin::run(command).await,
+            cli::Command::Check(args) => check::run(args).await,
         }
     })
 }

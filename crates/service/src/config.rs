@@ -58,6 +58,9 @@ pub struct ServiceConfig {
     pub limit_follows: u32,
     /// Image uploads of one account per hour.
     pub limit_uploads: u32,
+    /// How often each instance rolls the analytics of the last days up from the cache into
+    /// the store (see `analytics`).
+    pub stats_rollup_secs: u64,
 }
 
 impl Default for ServiceConfig {
@@ -85,6 +88,7 @@ impl Default for ServiceConfig {
             limit_likes: 300,
             limit_follows: 100,
             limit_uploads: 200,
+            stats_rollup_secs: 300,
         }
     }
 }

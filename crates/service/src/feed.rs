@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use roost_engines::{Index, Item, KeyCondition, Page, SkCond, WriteOp};
 
+use crate::analytics::Activity;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Paged, Post, Profile};
@@ -59,6 +60,7 @@ impl Service {
         let limit = page.limit()?;
         let before: Option<String> = page.cursor.as_deref().map(|c| self.cursors.decode(c)).transpose()?;
         let uid = &caller.user_id;
+        self.count_activity(Activity::FeedRead);
         let mut ids = match self.feed_ids_cached(uid, before.as_deref(), limit + 1).await {
             Ok(ids) => ids,
             // The cache policy (`cached.rs`): the store's feed table answers instead.

@@ -6,6 +6,7 @@ use roost_engines::{
     CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, QueryPage, TxOp, Update,
 };
 
+use crate::analytics::Activity;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::limits::Limit;
@@ -70,6 +71,7 @@ impl Service {
         ];
         match self.store.transact_write(ops).await {
             Ok(()) => {
+                self.count_activity(Activity::Follow);
                 self.forget_profiles(&[me, &target.id]).await;
                 let note = NewNotification::new(NotificationKind::Follow, me).once(format!("follow#{me}"));
                 self.notify(&target.id, note).await;

@@ -319,6 +319,22 @@ impl CacheKeys {
         format!("{}:trending-seen:{{{window}}}", self.ns)
     }
 
+    // --- Analytics (see `analytics`): no key or value holds a user id ---
+
+    /// A day's activity counters (a hash: posts, likes, follows, comments, feed_reads).
+    pub fn stats_events(&self, date: &str) -> String {
+        format!("{}:stats:{{{date}}}:events", self.ns)
+    }
+    /// A day's active users: a HyperLogLog of that day's pseudonyms.
+    pub fn stats_active(&self, date: &str) -> String {
+        format!("{}:stats:{{{date}}}:active", self.ns)
+    }
+    /// A day's active users under the window pseudonyms of one schedule's period. The
+    /// period is the hash tag: the 30 keys one `PFCOUNT` unites share it.
+    pub fn stats_window(&self, schedule: &str, period: i64, date: &str) -> String {
+        format!("{}:stats-window:{{{schedule}{period}}}:{date}", self.ns)
+    }
+
     // --- Blocks and mutes (see `blocks`) ---
 
     /// Whom a user must not see or hear from (JSON, with the epoch it was read under).

@@ -7,11 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod blocks;
 mod cached;
 pub mod comments;
 pub mod config;
+pub mod consistency;
 pub mod cursor;
 mod decoded;
 mod erasure;
@@ -91,6 +93,10 @@ pub struct Service {
     pub(crate) presence_throttle: Arc<presence::PresenceThrottle>,
     /// This instance's open event streams (see `stream`).
     pub(crate) hub: Arc<stream::Hub>,
+    /// Analytics recorded here and not yet written to the cache (see `analytics`).
+    pub(crate) tally: Arc<analytics::Tally>,
+    /// Makes the pseudonyms analytics counts users under (see `analytics`).
+    pub(crate) pseudonyms: Arc<analytics::Pseudonyms>,
 }
 
 impl Service {
@@ -105,11 +111,13 @@ impl Service {
             media: engines.media,
             config: Arc::new(config),
             cursors: Arc::new(cursor::Cursors::new(tokens.derive_key("cursor"))),
+            pseudonyms: Arc::new(analytics::Pseudonyms::new(tokens.derive_key("analytics"))),
             tokens: Arc::new(tokens),
             post_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
             profile_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
             presence_throttle: Default::default(),
             hub: Default::default(),
+            tally: Default::default(),
         })
     }
 

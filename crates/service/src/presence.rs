@@ -86,6 +86,7 @@ impl Service {
     pub(crate) async fn touch_presence(&self, uid: &str) {
         let now = time::now_millis();
         if self.presence_throttle.due(uid, now) {
+            self.count_active(uid);
             self.write_presence(&[uid.to_string()], now).await;
         }
     }

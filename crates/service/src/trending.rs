@@ -18,6 +18,7 @@
 
 use std::time::Duration;
 
+use crate::analytics::Activity;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Post};
@@ -88,6 +89,15 @@ pub enum Engagement {
 }
 
 impl Engagement {
+    /// What analytics counts it as (engagement is noted once the write committed).
+    fn activity(self) -> Activity {
+        match self {
+            Engagement::Posted => Activity::Post,
+            Engagement::Liked => Activity::Like,
+            Engagement::Commented => Activity::Comment,
+        }
+    }
+
     fn weight(self) -> f64 {
         match self {
             Engagement::Posted => 1.0,
@@ -112,6 +122,7 @@ impl Service {
     /// Records engagement with a post in every window. Best effort: trending is a view, and
     /// a cache failure must not fail the write that engaged.
     pub(crate) async fn note_engagement(&self, pid: &str, kind: Engagement) {
+        self.count_activity(kind.activity());
         let now = time::now_millis();
         for window in Window::ALL {
             if let Err(err) = self.add_engagement(window, pid, kind.weight(), now).await {

@@ -6,7 +6,8 @@
 //! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
 //! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
 //!
-//! Beside the queue, each instance sweeps unattached uploads periodically.
+//! Beside the queue, each instance sweeps unattached uploads and rolls the analytics up into
+//! the store periodically.
 #![warn(missing_docs)]
 
 use std::collections::HashMap;
@@ -38,9 +39,11 @@ pub fn spawn(service: Service) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let consumer = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
     let sweeping = tokio::spawn(sweep_media(service.clone(), stopped.clone()));
+    let rolling_up = tokio::spawn(roll_up_stats(service.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         run(service, consumer, stopped).await;
         let _ = sweeping.await;
+        let _ = rolling_up.await;
     });
     Workers { stop, task }
 }
@@ -109,6 +112,22 @@ async fn sweep_media(service: Service, mut stopped: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "unattached uploads removed"),
             Err(err) => tracing::warn!(%err, "sweeping unattached uploads failed; will retry"),
+        }
+    }
+}
+
+/// The periodic roll-up of the analytics from the cache into the store (see
+/// `roll_up_stats`): every instance runs it; it only ever raises stored figures, so running
+/// it twice is harmless and needs no leader.
+async fn roll_up_stats(service: Service, mut stopped: watch::Receiver<bool>) {
+    let every = service.stats_rollup_interval();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+        }
+        if let Err(err) = service.roll_up_stats().await {
+            tracing::warn!(%err, "rolling the analytics up failed; will retry");
         }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod notifications;
 pub(crate) mod ops;
 pub(crate) mod posts;
 pub(crate) mod presence;
+pub(crate) mod stats;
 pub(crate) mod stream;
 pub(crate) mod users;
 
@@ -32,6 +33,7 @@ pub(crate) fn all() -> OpenApiRouter<Service> {
         .merge(discovery::router())
         .merge(notifications::router())
         .merge(moderation::router())
+        .merge(stats::router())
         .merge(stream::router())
         .merge(presence::router())
         .merge(ops::router())

@@ -17,10 +17,11 @@
 //!
 //! # Keys in a cluster
 //! Every command this engine sends names one key (the queue's ack script included), except
-//! `mget`/`del` of several keys, which it splits per hash slot itself (`slots`). The
-//! pipelines of `scard_many` and `sismember_many` hold one single-key command per key, and
-//! fred routes each to its node. So no call needs its keys to share a slot, and the service
-//! needs no hash tags for correctness. Its convention is still to brace the owning id
+//! `mget`/`del` of several keys, which it splits per hash slot itself (`slots`), and
+//! `pfcount` of several keys, whose union cannot be split: the caller gives those keys one
+//! hash tag. The pipelines of `scard_many` and `sismember_many` hold one single-key command
+//! per key, and fred routes each to its node. So no other call needs its keys to share a
+//! slot, and the service needs no other hash tags for correctness. Its convention is still to brace the owning id
 //! (`feed:{uid}`, `likes:{pid}`): all keys of one entity then live on one node, which keeps
 //! a future multi-key script or transaction over them possible. Never brace anything shared
 //! by many entities (`{feed}:uid`): that would put every such key in one slot, on one node.
@@ -35,6 +36,7 @@ mod config;
 mod connection;
 mod error;
 mod hashes;
+mod hyperloglog;
 mod pubsub;
 mod queue;
 mod reply;
@@ -188,6 +190,14 @@ impl Cache for RedisCache {
 
     async fn hgetall(&self, key: &str) -> EngineResult<Vec<(String, i64)>> {
         self.run(hashes::hgetall(&self.connections, key)).await
+    }
+
+    async fn pfadd(&self, key: &str, elements: &[String]) -> EngineResult<bool> {
+        self.run(hyperloglog::pfadd(&self.connections, key, elements)).await
+    }
+
+    async fn pfcount(&self, keys: &[String]) -> EngineResult<u64> {
+        self.run(hyperloglog::pfcount(&self.connections, keys)).await
     }
 
     async fn publish(&self, channel: &str, message: Bytes) -> EngineResult<()> {

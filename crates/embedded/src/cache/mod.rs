@@ -5,6 +5,7 @@
 //! in-process broadcast. The work queue is the exception to "only a cache": jobs must
 //! survive a crash, so it lives in a SQLite file (`queue`).
 
+mod hyperloglog;
 mod keyspace;
 mod pubsub;
 mod queue;
@@ -24,7 +25,7 @@ use keyspace::Keyspace;
 use pubsub::PubSub;
 use queue::Queue;
 use shard::WrongType;
-use value::{Hash, Set, SortedSet, Value};
+use value::{Hash, HyperLogLog, Set, SortedSet, Value};
 
 /// The default memory bound of the keyspace.
 pub const DEFAULT_MAX_BYTES: usize = 256 << 20;
@@ -229,6 +230,27 @@ impl Cache for MemoryCache {
     async fn hgetall(&self, key: &str) -> EngineResult<Vec<(String, i64)>> {
         let all = |hash: &Hash| hash.fields.iter().map(|(field, value)| (field.clone(), *value)).collect();
         Ok(self.keys().read(key, all)?.unwrap_or_default())
+    }
+
+    async fn pfadd(&self, key: &str, elements: &[String]) -> EngineResult<bool> {
+        // Redis answers 1 for a key it creates, even with no element; only an empty PFADD
+        // can tell, and a race with another creator only changes which of the two says so.
+        let created = !self.keys().contains(key);
+        let moved = self.keys().write(key, |hll: &mut HyperLogLog| {
+            elements.iter().fold(false, |moved, element| hll.add(element.as_bytes()) | moved)
+        })?;
+        Ok(moved || created)
+    }
+
+    async fn pfcount(&self, keys: &[String]) -> EngineResult<u64> {
+        if let [key] = keys {
+            return Ok(self.keys().read(key, HyperLogLog::count)?.unwrap_or(0));
+        }
+        let mut union = HyperLogLog::default();
+        for key in keys {
+            self.keys().read(key, |hll: &HyperLogLog| union.merge(hll))?;
+        }
+        Ok(union.count())
     }
 
     async fn publish(&self, channel: &str, message: Bytes) -> EngineResult<()> {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 
+pub(super) use super::hyperloglog::HyperLogLog;
 pub(super) use super::sorted_set::SortedSet;
 
 /// Rough heap bytes per set member or hash field beyond its text: the hash-table slot.
@@ -15,6 +16,9 @@ pub(super) enum Value {
     SortedSet(SortedSet),
     Set(Set),
     Hash(Hash),
+    /// A string in Redis (its registers are the bytes `GET` would answer); a type of its
+    /// own here so that `PFADD` changes a register in place. The service never `GET`s one.
+    HyperLogLog(HyperLogLog),
 }
 
 impl Value {
@@ -24,6 +28,7 @@ impl Value {
             Value::SortedSet(set) => set.approx_bytes(),
             Value::Set(set) => set.bytes,
             Value::Hash(hash) => hash.bytes,
+            Value::HyperLogLog(hll) => hll.approx_bytes(),
         }
     }
 
@@ -35,6 +40,7 @@ impl Value {
             Value::SortedSet(set) => set.len() == 0,
             Value::Set(set) => set.members.is_empty(),
             Value::Hash(hash) => hash.fields.is_empty(),
+            Value::HyperLogLog(_) => false,
         }
     }
 }
@@ -73,6 +79,7 @@ typed!(Bytes, String);
 typed!(SortedSet, SortedSet);
 typed!(Set, Set);
 typed!(Hash, Hash);
+typed!(HyperLogLog, HyperLogLog);
 
 #[derive(Debug, Default)]
 pub(super) struct Set {

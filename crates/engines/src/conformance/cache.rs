@@ -44,6 +44,8 @@ macro_rules! cache_conformance_tests {
             sets_add_remove_and_query,
             set_batch_queries_treat_missing_keys_as_empty,
             hincrby_and_hgetall,
+            pfadd_and_pfcount_estimate_distinct_elements,
+            pfcount_of_several_keys_counts_their_union,
             pubsub_delivers_in_order_after_subscribe,
             pubsub_reaches_every_subscriber,
             xadd_ids_increase,
@@ -458,6 +460,48 @@ pub async fn hincrby_and_hgetall(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let mut all = cache.hgetall(&key).await?;
     all.sort();
     assert_eq!(all, vec![("comments".to_string(), -2), ("likes".to_string(), 5)]);
+    Ok(())
+}
+
+/// Elements `from..to` as PFADD arguments.
+fn elements(from: u32, to: u32) -> Vec<String> {
+    (from..to).map(|i| format!("element-{i}")).collect()
+}
+
+/// Within 3% of the truth: several times the 0.81% standard error, so a correct sketch
+/// never fails it, and a broken estimator (a wrong constant, no small-range correction)
+/// misses it by far.
+fn assert_estimate(estimate: u64, truth: u64) {
+    let error = (estimate as f64 - truth as f64).abs() / truth as f64;
+    assert!(error < 0.03, "estimated {estimate} distinct elements for {truth}");
+}
+
+/// `PFADD` says whether the sketch changed; `PFCOUNT` estimates the distinct elements,
+/// exactly for a handful, within the standard error for thousands, ignoring repeats.
+pub async fn pfadd_and_pfcount_estimate_distinct_elements(cache: Arc<dyn Cache>) -> EngineResult<()> {
+    let key = format!("{{{}}}:hll", unique_prefix("hll"));
+    assert_eq!(cache.pfcount(std::slice::from_ref(&key)).await?, 0, "a missing key is empty");
+    assert!(cache.pfadd(&key, &strings(&["a", "b", "c"])).await?);
+    assert!(!cache.pfadd(&key, &strings(&["a", "b"])).await?, "nothing new: no register moves");
+    assert_eq!(cache.pfcount(std::slice::from_ref(&key)).await?, 3);
+    for chunk in elements(0, 5_000).chunks(500) {
+        cache.pfadd(&key, chunk).await?;
+    }
+    cache.pfadd(&key, &elements(0, 1_000)).await?;
+    assert_estimate(cache.pfcount(std::slice::from_ref(&key)).await?, 5_003);
+    Ok(())
+}
+
+/// `PFCOUNT` of several keys estimates the union: an element in two sketches counts once,
+/// and a missing key adds nothing.
+pub async fn pfcount_of_several_keys_counts_their_union(cache: Arc<dyn Cache>) -> EngineResult<()> {
+    // One hash tag, as Redis Cluster needs for a multi-key PFCOUNT.
+    let p = unique_prefix("hll-union");
+    let keys: Vec<String> = ["a", "b", "missing"].iter().map(|k| format!("{{{p}}}:{k}")).collect();
+    cache.pfadd(&keys[0], &elements(0, 3_000)).await?;
+    cache.pfadd(&keys[1], &elements(2_000, 4_000)).await?;
+    assert_estimate(cache.pfcount(&keys[..1]).await?, 3_000);
+    assert_estimate(cache.pfcount(&keys).await?, 4_000);
     Ok(())
 }
 

@@ -214,6 +214,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Runs `roost ARGS...` (a subcommand taking `serve`'s engine flags, such as `check`)
+    /// on this server's engines.
+    pub fn roost(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
+        command.args(args).args(&self.setup.args[1..]);
+        for (k, v) in &self.setup.env {
+            command.env(k, v);
+        }
+        command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
+        command.output().expect("running roost")
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
