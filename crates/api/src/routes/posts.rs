@@ -112,7 +112,7 @@ pub async fn create_post(
     Ok((StatusCode::CREATED, axum::Json(service.create_post(&caller, new).await?)))
 }
 
-#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Post), (status = 404, body = ErrorBody)))]
 pub async fn get_post(
     State(service): State<Service>,
