@@ -20,6 +20,7 @@ mod openapi;
 mod panics;
 pub(crate) mod routes;
 mod security_headers;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
