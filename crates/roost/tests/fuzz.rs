@@ -40,12 +40,15 @@ fn schemathesis_installed() -> bool {
 /// Returns whether it passed, and its output.
 fn run(base: &str, token: &str, filter: &[String]) -> (bool, String) {
     let started = Instant::now();
+    // Its crash cache goes in the working directory: a scratch one, not the source tree.
+    let scratch = std::env::temp_dir().join(format!("roost-schemathesis-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
     let output = Command::new("schemathesis")
+        .current_dir(&scratch)
         .args(["run", &format!("{base}/api/openapi.json")])
         .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
         .args(["--max-examples", EXAMPLES, "--seed", SEED, "--workers", "2"])
-        // Each run on its own: no examples carried over from an earlier one (nor files left
-        // in the working tree).
+        // Each run on its own: no examples carried over from an earlier one.
         .args(["--generation-database", "none"])
         // The distributed engines queue on one moto server: give a call room.
         .args(["--request-timeout", "60"])
@@ -54,6 +57,7 @@ fn run(base: &str, token: &str, filter: &[String]) -> (bool, String) {
         .env("NO_COLOR", "1")
         .output()
         .expect("running schemathesis");
+    let _ = std::fs::remove_dir_all(&scratch);
     let text = format!(
         "{}{}\n(schemathesis took {:.0?})",
         String::from_utf8_lossy(&output.stdout),
