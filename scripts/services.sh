@@ -12,6 +12,10 @@ services_install() {
         echo "installing moto[server] (PyPI)" >&2
         python3 -m pip install -q "moto[server]" >/dev/null
     fi
+    if ! command -v schemathesis >/dev/null; then
+        echo "installing schemathesis (PyPI; tests/fuzz.rs)" >&2
+        python3 -m pip install -q "schemathesis>=4,<5" >/dev/null
+    fi
 }
 
 free_port() {

@@ -21,6 +21,7 @@ mod panics;
 pub(crate) mod routes;
 mod security_headers;
 mod webapp;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;

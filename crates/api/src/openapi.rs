@@ -3,6 +3,8 @@
 //! This file holds the document's base; the paths come from the router (`routes::all`), which
 //! mounts each handler and its annotation together so the two cannot disagree.
 
+mod common_responses;
+
 use axum::body::Bytes;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -22,7 +24,9 @@ pub(crate) struct Served(pub(crate) Bytes);
 impl Served {
     pub(crate) fn new(document: &utoipa::openapi::OpenApi) -> Served {
         // Plain structs and maps with string keys: serialising cannot fail.
-        Served(serde_json::to_vec(document).expect("the OpenAPI document serialises").into())
+        let mut document = serde_json::to_value(document).expect("the OpenAPI document serialises");
+        common_responses::add(&mut document);
+        Served(serde_json::to_vec(&document).expect("the OpenAPI document serialises").into())
     }
 }
 

@@ -110,9 +110,16 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Value, name
     let _ = writeln!(out, "### `{} {path}`\n", method.to_uppercase());
     push_block(out, text(&op["summary"]));
     push_block(out, text(&op["description"]));
-    let auth = op["security"].as_array().into_iter().flatten().filter_map(Value::as_object);
-    let schemes: Vec<&str> = auth.flat_map(Map::keys).map(String::as_str).collect();
-    let auth = if schemes.is_empty() { "none".to_string() } else { format!("{} token", schemes.join(", ")) };
+    let auth: Vec<&Map<String, Value>> =
+        op["security"].as_array().into_iter().flatten().filter_map(Value::as_object).collect();
+    let schemes: Vec<&str> = auth.iter().flat_map(|r| r.keys()).map(String::as_str).collect();
+    // An empty requirement among others: the token is optional.
+    let optional = if auth.iter().any(|r| r.is_empty()) { "optional " } else { "" };
+    let auth = if schemes.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{optional}{} token", schemes.join(", "))
+    };
     let _ = writeln!(out, "Auth: {auth}.\n");
     if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
         out.push_str("| parameter | in | type | required | description |\n|---|---|---|---|---|\n");

@@ -18,8 +18,10 @@ use crate::{ids, keys, media, time, users, Service};
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct RegisterInput {
     /// 3 to 30 characters of a-z, 0-9 and `_` (upper case is folded to lower).
+    #[schema(min_length = 3)]
     pub username: String,
     /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Name shown instead of the handle, 1 to 50 printable characters; the username when absent.
     pub display_name: Option<String>,

@@ -34,8 +34,9 @@ pub const MAX_DISPLAY_DEPTH: u32 = 8;
 /// `POST /api/posts/{id}/comments`.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct NewComment {
-    /// The comment's text.
+    /// The comment's text, 1 to 500 characters.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub text: String,
     /// The comment this one replies to (on the same post).
     pub parent_id: Option<String>,

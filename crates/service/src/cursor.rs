@@ -130,4 +130,50 @@ mod tests {
         assert!(PageRequest { limit: Some(51), cursor: None }.limit_up_to(50).is_err());
         assert_eq!(PageRequest { limit: Some(50), cursor: None }.limit_up_to(50).unwrap(), 50);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn start_key() -> impl Strategy<Value = StartKey> {
+            (".*", ".*", proptest::option::of(".*")).prop_map(|(pk, sk, isk)| StartKey { pk, sk, isk })
+        }
+
+        proptest! {
+            #[test]
+            fn every_issued_cursor_decodes_to_its_position(key in start_key()) {
+                let cursors = Cursors::new(b"key".to_vec());
+                prop_assert_eq!(cursors.decode::<StartKey>(&cursors.encode(&key)).unwrap(), key);
+            }
+
+            /// Whatever a client sends, decoding answers (no panic), and only with a position
+            /// that was issued: without the key, a made-up string is a 400.
+            #[test]
+            fn any_other_string_is_a_bad_request(garbage in ".*", key in start_key()) {
+                let cursors = Cursors::new(b"key".to_vec());
+                let issued = cursors.encode(&key);
+                prop_assume!(garbage != issued);
+                prop_assert!(matches!(cursors.decode::<StartKey>(&garbage), Err(ServiceError::BadRequest(_))));
+            }
+
+            /// Changing any one character of an issued cursor makes it invalid.
+            #[test]
+            fn an_altered_cursor_is_refused(key in start_key(), at in any::<prop::sample::Index>(), with in any::<char>()) {
+                let cursors = Cursors::new(b"key".to_vec());
+                let issued = cursors.encode(&key);
+                let mut chars: Vec<char> = issued.chars().collect();
+                let i = at.index(chars.len());
+                prop_assume!(chars[i] != with);
+                chars[i] = with;
+                let altered: String = chars.into_iter().collect();
+                // Base64 without padding: the last character may carry unused low bits, and a
+                // change only there decodes to the same bytes (the same, issued, cursor).
+                match cursors.decode::<StartKey>(&altered) {
+                    Ok(decoded) => prop_assert_eq!(decoded, key),
+                    Err(err) => prop_assert!(matches!(err, ServiceError::BadRequest(_))),
+                }
+            }
+        }
+    }
 }

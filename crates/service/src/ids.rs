@@ -32,9 +32,11 @@ fn encode(mut value: u128) -> String {
     out.iter().map(|&b| b as char).collect()
 }
 
-/// Whether `s` has the shape of an id (usernames never do: they are lowercase).
+/// Whether `s` has the shape of an id (usernames never do: they are lowercase). An id is 128
+/// bits in 130 bits of characters, so the first one is at most `7`; a larger one would
+/// overflow and read as some other id's time.
 pub fn looks_like_id(s: &str) -> bool {
-    s.len() == 26 && s.bytes().all(|b| ALPHABET.contains(&b))
+    s.len() == 26 && s.as_bytes()[0] <= b'7' && s.bytes().all(|b| ALPHABET.contains(&b))
 }
 
 /// The creation time of an id, in milliseconds since the epoch.
@@ -78,5 +80,48 @@ mod tests {
     fn usernames_never_look_like_ids() {
         assert!(!looks_like_id("abcdefghijklmnopqrstuvwxyz"));
         assert!(!looks_like_id("ALICE"));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Every millisecond an id can hold: 48 bits.
+        const MAX_MILLIS: u64 = (1 << 48) - 1;
+
+        proptest! {
+            #[test]
+            fn the_floor_id_of_a_millisecond_round_trips(millis in 0..=MAX_MILLIS) {
+                let id = floor_id(millis);
+                prop_assert!(looks_like_id(&id));
+                prop_assert_eq!(millis_of(&id), Some(millis));
+            }
+
+            #[test]
+            fn later_milliseconds_sort_later(a in 0..=MAX_MILLIS, b in 0..=MAX_MILLIS) {
+                prop_assert_eq!(floor_id(a).cmp(&floor_id(b)), a.cmp(&b));
+            }
+
+            /// Any string: parsing answers (no panic); an id has a time, and sorts at or after
+            /// the floor id of that millisecond and before the next one's.
+            #[test]
+            fn any_string_parses_to_nothing_or_to_its_own_millisecond(s in "[0-9A-Z]{26}|[0-9A-Za-z]{0,30}|.*") {
+                match millis_of(&s) {
+                    None => prop_assert!(!looks_like_id(&s)),
+                    Some(millis) => {
+                        prop_assert!(looks_like_id(&s));
+                        prop_assert!(floor_id(millis) <= s);
+                        prop_assert!(millis == MAX_MILLIS || s < floor_id(millis + 1));
+                    }
+                }
+            }
+
+            #[test]
+            fn any_id_shaped_string_is_an_id(s in "[0-7][0-9A-HJKMNP-TV-Z]{25}") {
+                prop_assert!(looks_like_id(&s));
+                prop_assert!(millis_of(&s).is_some());
+            }
+        }
     }
 }

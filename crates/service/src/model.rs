@@ -71,6 +71,7 @@ pub struct User {
     /// How many posts the user has written.
     pub posts_count: i64,
     /// When the user registered (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Present only when the caller is signed in.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -228,6 +229,7 @@ pub struct Post {
     /// Whether the caller likes the post; false for anonymous callers.
     pub liked_by_me: bool,
     /// When the post was created (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Present (true) only on a post held for review by the screening list, which only
     /// its author and moderators see.
@@ -252,6 +254,7 @@ pub struct Presence {
     /// Seen (an authenticated request, or an open stream) in the last five minutes.
     pub online: bool,
     /// When the user was last seen (RFC 3339), if in the last 30 days.
+    #[schema(format = DateTime)]
     pub last_seen: Option<String>,
 }
 
@@ -310,6 +313,7 @@ pub struct Comment {
     /// The comment's text; empty when deleted.
     pub text: String,
     /// When the comment was created (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// 0 for a comment on the post, 1 for a reply to it, ...; capped for display.
     pub depth: u32,
@@ -350,6 +354,7 @@ pub struct Notification {
     /// The comment concerned, for `comment`, `reply` and a `mention` in a comment; else null.
     pub comment_id: Option<String>,
     /// When it happened (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Whether the caller has marked it read (it is at or below their read marker).
     pub read: bool,
@@ -466,8 +471,10 @@ pub struct Report {
     /// How it was resolved.
     pub action: Option<ModerationAction>,
     /// When it was filed (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// When it was resolved (RFC 3339).
+    #[schema(format = DateTime)]
     pub resolved_at: Option<String>,
     /// The target as it is now; absent once it is gone.
     pub target: Option<ReportTarget>,

@@ -35,6 +35,7 @@ pub struct NewReport {
     pub target_id: String,
     /// Why (1 to 500 characters).
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 

@@ -365,4 +365,39 @@ mod tests {
         assert_eq!(found.len(), MAX_MENTIONS);
         assert_eq!(found[0], "user0");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::accounts::normalize_username;
+
+        proptest! {
+            /// Any text: no panic, and what comes out are distinct valid usernames, each
+            /// written `@name` in the text, at most [`MAX_MENTIONS`] of them.
+            #[test]
+            fn mentions_are_valid_distinct_usernames_from_the_text(text in "([@a-zA-Z0-9_ .é]|.){0,200}") {
+                let found = mentions(&text);
+                prop_assert!(found.len() <= MAX_MENTIONS);
+                let lower = text.to_ascii_lowercase();
+                for (i, name) in found.iter().enumerate() {
+                    prop_assert_eq!(normalize_username(name).ok(), Some(name.clone()));
+                    prop_assert!(lower.contains(&format!("@{name}")), "{} not in {:?}", name, text);
+                    prop_assert!(!found[..i].contains(name), "{} twice", name);
+                }
+            }
+
+            /// A valid username after a space and before punctuation is always found.
+            #[test]
+            fn a_mention_between_words_is_found(
+                before in "[a-z ]{0,20}",
+                name in "[a-z][a-z0-9_]{2,29}",
+                after in "[ ,.!?)]{1,3}[a-z ]{0,20}",
+            ) {
+                prop_assume!(normalize_username(&name).is_ok());
+                let found = mentions(&format!("{before} @{name}{after}"));
+                prop_assert!(found.contains(&name), "{:?}", found);
+            }
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
 #[into_params(parameter_in = Query)]
 pub struct SuggestionsQuery {
     /// 1..50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
@@ -40,13 +41,15 @@ pub async fn suggestions(
 #[into_params(parameter_in = Query)]
 pub struct TrendingQuery {
     /// `1h` or `24h` (the default).
+    #[param(pattern = "^(1h|24h)$")]
     pub window: Option<String>,
     /// 1..50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
 /// The posts with the most recent engagement (likes, comments), decayed over the window.
-#[utoipa::path(get, path = "/api/trending", tag = "discovery", params(TrendingQuery),
+#[utoipa::path(get, path = "/api/trending", tag = "discovery", security((), ("bearer" = [])), params(TrendingQuery),
     responses((status = 200, body = Items<Post>), (status = 422, body = ErrorBody)))]
 pub async fn trending(
     State(service): State<Service>,
@@ -63,13 +66,14 @@ pub struct PostSearchQuery {
     /// Words that must all appear in the post; the last one may be a prefix.
     pub q: Option<String>,
     /// 1..100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// Full-text post search, newest first.
-#[utoipa::path(get, path = "/api/search/posts", tag = "discovery", params(PostSearchQuery),
+#[utoipa::path(get, path = "/api/search/posts", tag = "discovery", security((), ("bearer" = [])), params(PostSearchQuery),
     responses((status = 200, body = Paged<Post>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search_posts(
     State(service): State<Service>,

@@ -29,7 +29,7 @@ pub async fn home(
 }
 
 /// A user's posts, newest first.
-#[utoipa::path(get, path = "/api/users/{user}/posts", tag = "feeds",
+#[utoipa::path(get, path = "/api/users/{user}/posts", tag = "feeds", security((), ("bearer" = [])),
     params(("user" = String, Path, description = "id or username"), PageQuery),
     responses((status = 200, body = Paged<Post>), (status = 404, body = ErrorBody)))]
 pub async fn user_posts(
@@ -48,12 +48,15 @@ pub struct TimelineQuery {
     pub since: Option<String>,
     /// RFC 3339; default now.
     pub until: Option<String>,
+    /// 1..100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// The public timeline: every post in a time window, newest first.
-#[utoipa::path(get, path = "/api/timeline", tag = "feeds", params(TimelineQuery),
+#[utoipa::path(get, path = "/api/timeline", tag = "feeds", security((), ("bearer" = [])), params(TimelineQuery),
     responses((status = 200, body = Paged<Post>), (status = 422, body = ErrorBody)))]
 pub async fn timeline(
     State(service): State<Service>,

@@ -1,11 +1,9 @@
 //! Posts, likes and media (docs/api.md, "posts").
 
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::{Bytes, BytesMut};
-use futures::TryStreamExt;
+use bytes::Bytes;
 use roost_service::media::MediaContent;
 use roost_service::model::{Image, LikeState, Post};
 use roost_service::posts::NewPost;
@@ -15,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_json, Auth, MaybeAuth};
+use crate::upload::{is_multipart, read_form, read_limited};
 
 /// Posts, likes and media, for `super::all` to merge.
 pub(crate) fn router() -> OpenApiRouter<Service> {
@@ -41,12 +40,12 @@ pub async fn upload_media(
         let mut form = Multipart::from_request(request, &service)
             .await
             .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
-        read_form(&service, &mut form)
+        read_form(&mut form, service.config().media_max_bytes, || service.too_large())
             .await?
             .file
             .ok_or_else(|| ServiceError::validation("file", "no file field"))?
     } else {
-        read_limited(&service, request.into_body()).await?
+        read_limited(request.into_body(), service.config().media_max_bytes, || service.too_large()).await?
     };
     Ok((StatusCode::CREATED, axum::Json(service.upload_media(&caller, bytes).await?)))
 }
@@ -96,7 +95,7 @@ pub async fn create_post(
         let mut form = Multipart::from_request(request, &service)
             .await
             .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
-        let form = read_form(&service, &mut form).await?;
+        let form = read_form(&mut form, service.config().media_max_bytes, || service.too_large()).await?;
         let mut new =
             NewPost { text: form.text.unwrap_or_default(), reply_to: form.reply_to, media_ids: Vec::new() };
         if let Some(file) = form.file {
@@ -112,7 +111,7 @@ pub async fn create_post(
     Ok((StatusCode::CREATED, axum::Json(service.create_post(&caller, new).await?)))
 }
 
-#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Post), (status = 404, body = ErrorBody)))]
 pub async fn get_post(
     State(service): State<Service>,
@@ -155,67 +154,4 @@ pub async fn unlike(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<LikeState>> {
     Ok(axum::Json(service.set_like(&caller, &id, false).await?))
-}
-
-fn is_multipart(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
-}
-
-/// The fields of a post or upload form.
-#[derive(Default)]
-struct Form {
-    text: Option<String>,
-    reply_to: Option<String>,
-    file: Option<Bytes>,
-}
-
-async fn read_form(service: &Service, form: &mut Multipart) -> ApiResult<Form> {
-    let mut out = Form::default();
-    let limit = service.config().media_max_bytes;
-    while let Some(mut field) =
-        form.next_field().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?
-    {
-        match field.name().unwrap_or_default() {
-            "file" => {
-                let mut buf = BytesMut::new();
-                while let Some(chunk) =
-                    field.chunk().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?
-                {
-                    if buf.len() + chunk.len() > limit {
-                        return Err(service.too_large().into());
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                out.file = Some(buf.freeze());
-            }
-            "text" => {
-                out.text =
-                    Some(field.text().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?)
-            }
-            "reply_to" => {
-                out.reply_to =
-                    Some(field.text().await.map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?)
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-/// Reads a raw body, refusing (413) as soon as it passes the media limit instead of
-/// buffering all of it.
-async fn read_limited(service: &Service, body: Body) -> ApiResult<Bytes> {
-    let limit = service.config().media_max_bytes;
-    let mut stream = body.into_data_stream();
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = stream.try_next().await.map_err(|e| ApiError::bad_request(e.to_string()))? {
-        if buf.len() + chunk.len() > limit {
-            return Err(service.too_large().into());
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
 }

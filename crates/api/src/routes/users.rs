@@ -29,7 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
 }
 
 /// A profile.
-#[utoipa::path(get, path = "/api/users/{user}", tag = "users", params(("user" = String, Path, description = "id or username")),
+#[utoipa::path(get, path = "/api/users/{user}", tag = "users", security((), ("bearer" = [])), params(("user" = String, Path, description = "id or username")),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn profile(
     State(service): State<Service>,
@@ -43,13 +43,15 @@ pub async fn profile(
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// A prefix of a username or display name, any case.
+    #[param(min_length = 1)]
     pub q: String,
     /// 1..100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 /// Username / display-name autocomplete.
-#[utoipa::path(get, path = "/api/users/search", tag = "users", params(SearchQuery),
+#[utoipa::path(get, path = "/api/users/search", tag = "users", security((), ("bearer" = [])), params(SearchQuery),
     responses((status = 200, body = Items<User>), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(service): State<Service>,
@@ -76,7 +78,8 @@ pub async fn follow(
 /// Unfollow (idempotent).
 #[utoipa::path(delete, path = "/api/users/{user}/follow", tag = "users", security(("bearer" = [])),
     params(("user" = String, Path, description = "id or username")),
-    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn unfollow(
     State(service): State<Service>,
     Auth(caller): Auth,
@@ -86,7 +89,7 @@ pub async fn unfollow(
 }
 
 /// Who follows the user, newest first.
-#[utoipa::path(get, path = "/api/users/{user}/followers", tag = "users",
+#[utoipa::path(get, path = "/api/users/{user}/followers", tag = "users", security((), ("bearer" = [])),
     params(("user" = String, Path, description = "id or username"), PageQuery),
     responses((status = 200, body = Paged<User>), (status = 404, body = ErrorBody)))]
 pub async fn followers(
@@ -99,7 +102,7 @@ pub async fn followers(
 }
 
 /// Whom the user follows, newest first.
-#[utoipa::path(get, path = "/api/users/{user}/following", tag = "users",
+#[utoipa::path(get, path = "/api/users/{user}/following", tag = "users", security((), ("bearer" = [])),
     params(("user" = String, Path, description = "id or username"), PageQuery),
     responses((status = 200, body = Paged<User>), (status = 404, body = ErrorBody)))]
 pub async fn following(

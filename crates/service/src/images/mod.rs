@@ -518,4 +518,82 @@ mod tests {
         jpeg.extend([0x00, 0xFF, 0xD9]);
         assert_eq!(clean(&jpeg).unwrap_err(), ImageError::TooLarge);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// What `clean` must guarantee of whatever it accepts: its type is what the bytes
+        /// say, its sides are within the limits, and its thumbnail decodes to the promised size.
+        fn check_accepted(input: &[u8], image: &CleanImage) -> Result<(), TestCaseError> {
+            prop_assert_eq!(Some(image.content_type), sniff(input));
+            prop_assert!((1..=MAX_SIDE).contains(&image.width) && (1..=MAX_SIDE).contains(&image.height));
+            prop_assert!(u64::from(image.width) * u64::from(image.height) <= MAX_PIXELS);
+            prop_assert_eq!(dimensions(&image.thumbnail), thumb_size(image.width, image.height));
+            Ok(())
+        }
+
+        /// Small real images of each accepted type, for the mutations below to start from.
+        fn samples() -> Vec<Vec<u8>> {
+            let image = gradient(7, 5);
+            [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif, ImageFormat::WebP]
+                .into_iter()
+                .map(|format| encode(&image, format))
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                if let Ok(image) = clean(&bytes) {
+                    check_accepted(&bytes, &image)?;
+                }
+            }
+
+            /// Past the magic bytes, into each format's walk: arbitrary headers and chunks.
+            #[test]
+            fn arbitrary_bytes_after_a_magic_never_panic(
+                magic in prop::sample::select(vec![
+                    &[0xFF, 0xD8, 0xFF][..], &PNG_SIGNATURE[..], &b"GIF89a"[..], &b"GIF87a"[..],
+                    &b"RIFF\x20\0\0\0WEBPVP8 "[..],
+                ]),
+                tail in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                let bytes = [magic, &tail[..]].concat();
+                prop_assert_eq!(sniff(&bytes).is_some(), true);
+                if let Ok(image) = clean(&bytes) {
+                    check_accepted(&bytes, &image)?;
+                }
+            }
+
+            /// Real images with a few bytes changed, cut short or grown: refused or sane.
+            #[test]
+            fn damaged_real_images_are_refused_or_sane(
+                which in 0usize..4,
+                changes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+                cut in any::<prop::sample::Index>(),
+                truncate in any::<bool>(),
+            ) {
+                let mut bytes = samples().swap_remove(which);
+                for (at, value) in changes {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                if truncate {
+                    bytes.truncate(cut.index(bytes.len()));
+                }
+                if let Ok(image) = clean(&bytes) {
+                    check_accepted(&bytes, &image)?;
+                }
+            }
+
+            #[test]
+            fn thumbnail_sizes_fit_and_never_upscale(width in 1..=MAX_SIDE, height in 1..=MAX_SIDE) {
+                let (w, h) = thumb_size(width, height);
+                prop_assert!((1..=THUMB_MAX.min(width)).contains(&w));
+                prop_assert!((1..=THUMB_MAX.min(height)).contains(&h));
+            }
+        }
+    }
 }
