@@ -29,6 +29,10 @@ pub enum Command {
     /// Administer accounts (moderators, suspensions) on the engines `serve` would use.
     #[command(subcommand)]
     Admin(crate::admin::AdminCommand),
+    /// Copy the store's items and the media to a folder or S3, while the server runs.
+    Backup(crate::backup::BackupArgs),
+    /// Load a backup into an empty deployment (the same engines or the other ones).
+    Restore(crate::backup::RestoreArgs),
 }
 
 /// `serve`'s own flags, and one flag per setting (see `config`).

@@ -2,6 +2,7 @@
 //! picked on its own: a DynamoDB table selects the DynamoDB store, a Redis URL the Redis cache,
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,12 +18,41 @@ use roost_service::Engines;
 use crate::config::{EngineSettings, Settings};
 
 pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
-    let dir = &settings.process.data_dir;
     let e = &settings.engines;
-    if e.dynamodb_table.is_none() || e.redis_url.is_none() || e.s3_bucket.is_none() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
-    }
-    let store: Arc<dyn roost_engines::Store> = match &e.dynamodb_table {
+    let store = open_store(settings).await?;
+    let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
+        Some(url) => {
+            let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
+            Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
+        }
+        None => Arc::new(
+            MemoryCache::open(
+                &data_dir(settings)?.join("queue.db"),
+                settings.process.cache_max_mib * 1024 * 1024,
+            )
+            .context("opening the in-process cache")?,
+        ),
+    };
+    let media = open_media(settings).await?;
+    Ok(Engines { store, cache, media })
+}
+
+/// The data directory, created if missing.
+fn data_dir(settings: &Settings) -> anyhow::Result<&Path> {
+    let dir = &settings.process.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The SQLite store's file, when the store is embedded.
+pub fn sqlite_path(settings: &Settings) -> Option<PathBuf> {
+    settings.engines.dynamodb_table.is_none().then(|| settings.process.data_dir.join("roost.db"))
+}
+
+/// The store alone (`roost backup` and `restore` need no cache).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn roost_engines::Store>> {
+    let e = &settings.engines;
+    Ok(match &e.dynamodb_table {
         Some(table) => {
             let store = DynamoStore::connect(dynamo_config(e, table)).await?;
             if settings.init {
@@ -30,33 +60,33 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
             }
             Arc::new(store)
         }
-        None => Arc::new(SqliteStore::open(&dir.join("roost.db")).context("opening the SQLite store")?),
-    };
-    let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
-        Some(url) => {
-            let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
-            Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
-        }
         None => Arc::new(
-            MemoryCache::open(&dir.join("queue.db"), settings.process.cache_max_mib * 1024 * 1024)
-                .context("opening the in-process cache")?,
+            SqliteStore::open(&data_dir(settings)?.join("roost.db")).context("opening the SQLite store")?,
         ),
-    };
-    let media: Arc<dyn roost_engines::Media> = match &e.s3_bucket {
+    })
+}
+
+/// The media engine alone.
+pub async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn roost_engines::Media>> {
+    let e = &settings.engines;
+    Ok(match &e.s3_bucket {
         Some(bucket) => {
-            let config = S3Config {
-                bucket: bucket.clone(),
-                endpoint: e.s3_endpoint.clone(),
-                region: e.aws_region.clone(),
-            };
+            let config = s3_config(settings, bucket);
             if settings.init {
                 create_bucket_if_missing(&config).await.context("creating the S3 bucket")?;
             }
             Arc::new(s3_media(config)?)
         }
-        None => Arc::new(local_media(&dir.join("media")).context("opening the media folder")?),
-    };
-    Ok(Engines { store, cache, media })
+        None => {
+            Arc::new(local_media(&data_dir(settings)?.join("media")).context("opening the media folder")?)
+        }
+    })
+}
+
+/// Where bucket `bucket` is, with the deployment's endpoint and region.
+pub fn s3_config(settings: &Settings, bucket: &str) -> S3Config {
+    let e = &settings.engines;
+    S3Config { bucket: bucket.to_string(), endpoint: e.s3_endpoint.clone(), region: e.aws_region.clone() }
 }
 
 fn dynamo_config(e: &EngineSettings, table: &str) -> DynamoConfig {

@@ -1,8 +1,9 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
 //! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server; `admin`
-//! administers accounts.
+//! administers accounts; `backup` and `restore` copy a deployment out and back in.
 
 mod admin;
+mod backup;
 mod bench;
 mod cli;
 mod config;
@@ -26,6 +27,8 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Seed(args) => bench::run_seed(args).await,
             cli::Command::Bench(args) => bench::run_bench(args).await,
             cli::Command::Admin(command) => admin::run(command).await,
+            cli::Command::Backup(args) => backup::run_backup(args).await,
+            cli::Command::Restore(args) => backup::run_restore(args).await,
         }
     })
 }
