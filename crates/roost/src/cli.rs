@@ -41,7 +41,8 @@ pub struct ServeArgs {
     /// A TOML file of settings, `name = value` at the top level [env: ROOST_CONFIG].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Create the DynamoDB table, its indexes and the S3 bucket if missing.
+    /// Create the DynamoDB table, its indexes and the S3 bucket if missing, and turn on
+    /// point-in-time recovery, encryption at rest and bucket versioning.
     #[arg(long)]
     pub init: bool,
     #[command(flatten)]

@@ -1,6 +1,8 @@
 //! The deployment: which engines this process runs on, opened from the settings. Each engine is
 //! picked on its own: a DynamoDB table selects the DynamoDB store, a Redis URL the Redis cache,
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
+//! With `--init`, missing tables and buckets are created and protected (point-in-time
+//! recovery, encryption, versioning) as far as the service allows.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use roost_distributed::cache::{RedisCache, RedisConfig};
 use roost_distributed::media::{create_bucket_if_missing, s3_media, S3Config};
+use roost_distributed::media_protection;
 use roost_distributed::store::{DynamoConfig, DynamoStore};
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
@@ -57,6 +60,9 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn roost_eng
             let store = DynamoStore::connect(dynamo_config(e, table)).await?;
             if settings.init {
                 store.create_table_if_missing().await.context("creating the DynamoDB table")?;
+                if let Err(err) = store.enable_point_in_time_recovery().await {
+                    tracing::warn!(%err, "could not turn on point-in-time recovery; turn it on by hand (docs/operations.md)");
+                }
             }
             Arc::new(store)
         }
@@ -74,6 +80,7 @@ pub async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn roost_eng
             let config = s3_config(settings, bucket);
             if settings.init {
                 create_bucket_if_missing(&config).await.context("creating the S3 bucket")?;
+                protect_bucket(&config).await;
             }
             Arc::new(s3_media(config)?)
         }
@@ -81,6 +88,17 @@ pub async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn roost_eng
             Arc::new(local_media(&data_dir(settings)?.join("media")).context("opening the media folder")?)
         }
     })
+}
+
+/// Versioning and default encryption on the media bucket; a refusal (an S3-compatible
+/// server without them, a role without the permission) is a warning, not a failed start.
+async fn protect_bucket(config: &S3Config) {
+    if let Err(err) = media_protection::enable_versioning(config).await {
+        tracing::warn!(%err, "could not turn on versioning of the media bucket (docs/operations.md)");
+    }
+    if let Err(err) = media_protection::enable_default_encryption(config).await {
+        tracing::warn!(%err, "could not turn on default encryption of the media bucket (docs/operations.md)");
+    }
 }
 
 /// Where bucket `bucket` is, with the deployment's endpoint and region.
