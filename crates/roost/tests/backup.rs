@@ -2,9 +2,10 @@
 //! through the API is backed up while its server runs, restored into a fresh deployment,
 //! and served again with the very same API answers — profiles, posts, likes as each user
 //! sees them, follow lists, feeds (rebuilt from the store), comments, image bytes — and
-//! the same sessions. Embedded → embedded always; embedded → DynamoDB + S3 and back with
-//! the `services` feature (moto). A target that is not empty, a damaged file and a backup
-//! without its manifest are refused, and nothing is written.
+//! the same sessions. Embedded → embedded always; embedded → DynamoDB + S3, DynamoDB →
+//! DynamoDB and DynamoDB → embedded with the `services` feature (moto). A target that is
+//! not empty, a damaged file and a backup without its manifest are refused, and nothing is
+//! written.
 
 mod common;
 
@@ -151,13 +152,19 @@ async fn embedded_to_embedded_gives_the_same_answers() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test]
-async fn a_damaged_or_unfinished_backup_is_refused_before_anything_is_written() {
+/// A seeded embedded deployment (its server running) and a backup of it.
+async fn seeded_backup(name: &str) -> (Setup, Server, PathBuf) {
     let source = Setup::embedded();
     let server = source.start().await;
     seed(&server).await;
-    let dir = backup_dir("damaged");
+    let dir = backup_dir(name);
     run_ok(&source, &["backup", "--to", dir.to_str().unwrap()]);
+    (source, server, dir)
+}
+
+#[tokio::test]
+async fn a_damaged_or_unfinished_backup_is_refused_before_anything_is_written() {
+    let (source, _server, dir) = seeded_backup("damaged").await;
     let refused = run_err(&source, &["backup", "--to", dir.to_str().unwrap()]);
     assert!(refused.contains("already holds a backup"), "{refused}");
 
@@ -179,11 +186,7 @@ async fn a_damaged_or_unfinished_backup_is_refused_before_anything_is_written() 
 
 #[tokio::test]
 async fn a_deployment_in_use_is_not_a_restore_target() {
-    let source = Setup::embedded();
-    let server = source.start().await;
-    seed(&server).await;
-    let dir = backup_dir("nonempty");
-    run_ok(&source, &["backup", "--to", dir.to_str().unwrap()]);
+    let (source, _server, dir) = seeded_backup("nonempty").await;
     let refused = run_err(&source, &["restore", "--from", dir.to_str().unwrap()]);
     assert!(refused.contains("the target store is not empty"), "{refused}");
     let _ = std::fs::remove_dir_all(dir);
@@ -198,6 +201,13 @@ mod across {
     async fn embedded_to_dynamodb_and_s3_is_the_migration_path() {
         let dir = backup_dir("migrate");
         round_trip(Setup::embedded(), dir.to_str().unwrap(), Setup::distributed()).await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn dynamodb_to_dynamodb() {
+        let dir = backup_dir("d2d");
+        round_trip(Setup::distributed(), dir.to_str().unwrap(), Setup::distributed()).await;
         let _ = std::fs::remove_dir_all(dir);
     }
 

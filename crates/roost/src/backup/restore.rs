@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use roost_engines::{Cond, Item, Key, Media, Page, Store, WriteOp};
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,8 @@ use super::RestoreArgs;
 use crate::bench::progress;
 use crate::{config, deployment};
 
-/// Media objects written at once.
-const MEDIA_CONCURRENCY: usize = 8;
+/// Files read (and media objects written) at once.
+const CONCURRENCY: usize = 8;
 
 /// The checkpoint item's key; its partition is no backup's (`CONFIG#` items are written
 /// by `serve`, which has not run on an empty target).
@@ -107,14 +108,33 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
 /// Reads every file once and checks it against the manifest.
 async fn verify(source: &Location, manifest: &Manifest) -> anyhow::Result<()> {
     let files: Vec<&FileEntry> = manifest.item_files.iter().chain(&manifest.media_files).collect();
-    let bar = &progress(files.len(), "checking");
+    each_verified(source, files, "checking", |_, _| async { Ok(()) }).await
+}
+
+/// Reads each of `files`, checks it, and hands it to `then`, a few at once, with a
+/// progress bar labelled `what`.
+async fn each_verified<'a, F, Fut>(
+    source: &Location,
+    files: impl IntoIterator<Item = &'a FileEntry, IntoIter: ExactSizeIterator>,
+    what: &str,
+    then: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(&'a FileEntry, Bytes) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let files = files.into_iter();
+    let bar = &progress(files.len(), what);
+    let then = &then;
     futures::stream::iter(files)
         .map(|file| async move {
-            file.verify(&source.read(&file.name).await?)?;
+            let content = source.read(&file.name).await?;
+            file.verify(&content)?;
+            then(file, content).await?;
             bar.inc(1);
             anyhow::Ok(())
         })
-        .buffer_unordered(MEDIA_CONCURRENCY)
+        .buffer_unordered(CONCURRENCY)
         .try_collect::<()>()
         .await?;
     bar.finish();
@@ -152,20 +172,10 @@ async fn begin(store: &dyn Store, media: &dyn Media, backup: String) -> anyhow::
 
 /// Writes every media object back under its own path, with the type its bytes show.
 async fn restore_media(source: &Location, files: &[FileEntry], media: &Arc<dyn Media>) -> anyhow::Result<()> {
-    let bar = progress(files.len(), "media");
-    futures::stream::iter(files)
-        .map(|file| async {
-            let content = source.read(&file.name).await?;
-            file.verify(&content)?;
-            let path = file.name.strip_prefix("media/").unwrap_or(&file.name);
-            let content_type = roost_service::images::sniff(&content).unwrap_or("application/octet-stream");
-            media.put(path, content, content_type).await.with_context(|| format!("writing {path}"))?;
-            bar.inc(1);
-            anyhow::Ok(())
-        })
-        .buffer_unordered(MEDIA_CONCURRENCY)
-        .try_collect::<()>()
-        .await?;
-    bar.finish();
-    Ok(())
+    each_verified(source, files, "media", |file, content| async move {
+        let path = file.name.strip_prefix("media/").unwrap_or(&file.name);
+        let content_type = roost_service::images::sniff(&content).unwrap_or("application/octet-stream");
+        media.put(path, content, content_type).await.with_context(|| format!("writing {path}"))
+    })
+    .await
 }
