@@ -168,6 +168,8 @@ async fn round_trip(source: Setup, to: &str, target: Setup) {
     let said = run_ok(&target, &["restore", "--from", to]);
     assert!(said.contains("restored"), "{said}");
     let restored = target.start().await;
+    let leftover = restored.dump_store().await.into_iter().find(|line| line.contains("CONFIG#restore"));
+    assert_eq!(leftover, None, "a finished restore removes its checkpoint");
     let after = answers(&against(&clients, &restored), &media_id).await;
     if let Some(difference) = first_difference(&before, &after, String::new()) {
         panic!("the restored deployment answers differently: {difference}");
