@@ -4,4 +4,5 @@
 
 pub mod cache;
 pub mod media;
+pub mod media_protection;
 pub mod store;

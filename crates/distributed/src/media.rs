@@ -65,10 +65,7 @@ pub async fn create_bucket_if_missing(config: &S3Config) -> EngineResult<()> {
     // The region the requests are signed for, as object_store resolves it.
     let region = builder.get_config_value(&AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
     let s3 = build(builder)?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|err| EngineError::unavailable("media", err))?;
+    let http = admin_http()?;
     let bucket = Path::from("");
     let expires = Duration::from_secs(300);
 
@@ -113,7 +110,12 @@ pub async fn create_bucket_if_missing(config: &S3Config) -> EngineResult<()> {
     Err(EngineError::unavailable("media", format!("CreateBucket {}: {status}: {body}", config.bucket)))
 }
 
-fn builder(config: &S3Config) -> AmazonS3Builder {
+/// The HTTP client of bucket-level requests (here and in `media_protection`).
+pub(crate) fn admin_http() -> EngineResult<reqwest::Client> {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(unavailable)
+}
+
+pub(crate) fn builder(config: &S3Config) -> AmazonS3Builder {
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(&config.bucket)
         // object_store's default retries for three minutes; a request (and `/readyz`) should
@@ -135,11 +137,11 @@ fn builder(config: &S3Config) -> AmazonS3Builder {
     builder
 }
 
-fn build(builder: AmazonS3Builder) -> EngineResult<AmazonS3> {
+pub(crate) fn build(builder: AmazonS3Builder) -> EngineResult<AmazonS3> {
     builder.build().map_err(|err| EngineError::Invalid(format!("s3 media: {err}")))
 }
 
-fn unavailable(err: impl std::fmt::Display) -> EngineError {
+pub(crate) fn unavailable(err: impl std::fmt::Display) -> EngineError {
     EngineError::unavailable("media", err)
 }
 

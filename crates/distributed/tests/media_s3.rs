@@ -1,7 +1,8 @@
 //! S3 media against a real S3 API (moto's server, started by `scripts/services.sh`, or
 //! anything `ROOST_TEST_AWS_ENDPOINT` points at): the shared `Media` conformance suite,
 //! then what is specific to S3 — presigned URLs that an HTTP client can actually fetch, the
-//! stored Content-Type, and bucket creation for `--init`.
+//! stored Content-Type, and bucket creation and protection (versioning, default encryption)
+//! for `--init`.
 //!
 //! The cases share one bucket, created once per run of this binary under a unique name;
 //! they isolate themselves by path prefix.
@@ -11,6 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use roost_distributed::media::{create_bucket_if_missing, s3_media, S3Config};
+use roost_distributed::media_protection::{
+    bucket_configuration, enable_default_encryption, enable_versioning,
+};
 use roost_engines::conformance::unique_prefix;
 use roost_engines::Media;
 use tokio::sync::OnceCell;
@@ -85,6 +89,24 @@ async fn create_bucket_if_missing_is_idempotent() {
     media.ping().await.expect("the bucket answers");
     media.put("a/b.png", Bytes::from_static(b"png"), "image/png").await.expect("put");
     assert_eq!(media.get("a/b.png").await.expect("get").map(|o| o.bytes), Some(Bytes::from_static(b"png")));
+}
+
+#[tokio::test]
+async fn init_turns_on_versioning_and_default_encryption() {
+    let name = bucket_name("protect");
+    let config = config(&name);
+    create_bucket_if_missing(&config).await.expect("create");
+    let before = bucket_configuration(&config, "versioning").await.expect("GetBucketVersioning");
+    assert!(!before.contains("<Status>Enabled</Status>"), "a new bucket is unversioned: {before}");
+
+    for _ in 0..2 {
+        enable_versioning(&config).await.expect("PutBucketVersioning");
+        enable_default_encryption(&config).await.expect("PutBucketEncryption");
+    }
+    let versioning = bucket_configuration(&config, "versioning").await.expect("GetBucketVersioning");
+    assert!(versioning.contains("<Status>Enabled</Status>"), "{versioning}");
+    let encryption = bucket_configuration(&config, "encryption").await.expect("GetBucketEncryption");
+    assert!(encryption.contains("AES256"), "{encryption}");
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! `scripts/services.sh`, or anything `ROOST_TEST_AWS_ENDPOINT` points at): the shared
 //! `Store` conformance suite, then what is specific to DynamoDB — the attribute types on the
 //! wire, cancellation reasons, paging across DynamoDB's 1 MB pages, expired items that
-//! DynamoDB still holds, batches beyond DynamoDB's limits, table creation.
+//! DynamoDB still holds, batches beyond DynamoDB's limits, table creation and its protection (encryption,
+//! point-in-time recovery).
 //!
 //! All cases share one table, created once per run of this binary under a unique name;
 //! cases isolate themselves by key prefix. Every case builds its own handle because each
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::config::http::HttpRequest;
-use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use aws_sdk_dynamodb::types::{AttributeValue, PointInTimeRecoveryStatus, SseStatus, TimeToLiveStatus};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -401,6 +402,29 @@ async fn dynamo_table_creation_is_idempotent_and_enables_ttl() {
     let ttl = ttl.time_to_live_description.expect("ttl description");
     assert_eq!(ttl.attribute_name.as_deref(), Some("ttl"));
     assert!(matches!(ttl.time_to_live_status, Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)));
+}
+
+#[tokio::test]
+async fn dynamo_tables_are_encrypted_and_recover_to_a_point_in_time() {
+    let store = store().await;
+    let client = raw_client().await;
+    let described = client.describe_table().table_name(table().await).send().await.expect("describe table");
+    let sse = described.table.and_then(|t| t.sse_description).expect("an SSE description");
+    assert_eq!(sse.status, Some(SseStatus::Enabled));
+
+    store.enable_point_in_time_recovery().await.expect("enable PITR");
+    store.enable_point_in_time_recovery().await.expect("enable PITR again, as a second `--init` would");
+    let backups = client
+        .describe_continuous_backups()
+        .table_name(table().await)
+        .send()
+        .await
+        .expect("describe backups");
+    let pitr = backups
+        .continuous_backups_description
+        .and_then(|d| d.point_in_time_recovery_description)
+        .and_then(|p| p.point_in_time_recovery_status);
+    assert_eq!(pitr, Some(PointInTimeRecoveryStatus::Enabled));
 }
 
 #[tokio::test]

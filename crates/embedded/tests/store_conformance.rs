@@ -1,5 +1,6 @@
 //! `SqliteStore` against the shared `Store` conformance suite, plus what only a store on a
-//! file can show: items surviving a close and reopen, and the TTL sweeper reclaiming rows.
+//! file can show: items surviving a close and reopen, the TTL sweeper reclaiming rows, and
+//! consistent snapshots for backups.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,4 +78,19 @@ async fn purge_deletes_only_expired_rows() {
     assert_eq!(store.purge_expired().await.expect("purge"), 0);
     let found = store.batch_get(vec![live.key(), forever.key(), Key::new("FEED#1", "old0000")]).await;
     assert_eq!(found.expect("batch_get").len(), 2);
+}
+
+#[tokio::test]
+async fn a_snapshot_holds_the_items_at_its_moment_and_not_later_writes() {
+    let store = SqliteStore::open(&temp_db()).expect("open");
+    let before = Item::new("USER#1", "PROFILE").with_gsi1("USERNAME#ada", "PROFILE").with_ttl(now() + 60);
+    store.put(before.clone(), Cond::None).await.expect("put");
+    let path = temp_db();
+    store.snapshot_into(&path).await.expect("snapshot");
+    store.put(Item::new("USER#2", "PROFILE"), Cond::None).await.expect("put after");
+
+    let snapshot = SqliteStore::open(&path).expect("open the snapshot");
+    let all = snapshot.scan(Page::forward(10)).await.expect("scan");
+    assert_eq!(all.items, vec![before]);
+    assert!(store.snapshot_into(&path).await.is_err(), "an existing file is never overwritten");
 }

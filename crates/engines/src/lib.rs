@@ -20,7 +20,7 @@ pub mod store;
 
 pub use cache::{Cache, QueueMessage, Subscription};
 pub use error::{EngineError, EngineResult};
-pub use media::{Media, MediaObject, ObjectMedia, Presigner};
+pub use media::{ListedObject, Media, MediaObject, ObjectMedia, Presigner};
 pub use store::{
     CancelReason, Cond, Index, Item, Key, KeyCondition, Page, QueryPage, SkCond, StartKey, Store, TxOp,
     Update, WriteOp,

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 
@@ -19,6 +21,15 @@ pub struct MediaObject {
     pub bytes: Bytes,
 }
 
+/// One object of a listing: its path and size, as `ListObjectsV2` names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The object's full path (`Key`).
+    pub path: String,
+    /// Its size in bytes (`Size`).
+    pub size: u64,
+}
+
 /// `Media`: image bytes in an object store, named as S3 names the operations.
 #[async_trait]
 pub trait Media: Send + Sync + 'static {
@@ -28,6 +39,10 @@ pub trait Media: Send + Sync + 'static {
     async fn get(&self, path: &str) -> EngineResult<Option<MediaObject>>;
     /// `DeleteObject`; deleting a missing object is not an error.
     async fn delete(&self, path: &str) -> EngineResult<()>;
+    /// `ListObjectsV2`, every page: the objects under `prefix`, taken as whole path segments
+    /// (`media` lists `media/a` but not `mediafile`; `""` lists everything). The order is
+    /// unspecified (S3 answers in key order, a local folder in directory order).
+    fn list(&self, prefix: &str) -> BoxStream<'static, EngineResult<ListedObject>>;
     /// A presigned GET URL, where the backend has them (S3); `None` means "serve the bytes".
     async fn presigned_get(&self, path: &str, expires: Duration) -> EngineResult<Option<String>>;
     /// Whether the backend answers (for `/readyz`).
@@ -97,13 +112,21 @@ impl Media for ObjectMedia {
         }
     }
 
+    fn list(&self, prefix: &str) -> BoxStream<'static, EngineResult<ListedObject>> {
+        let prefix = (!prefix.is_empty()).then(|| Path::from(prefix));
+        self.store
+            .list(prefix.as_ref())
+            .map_ok(|meta| ListedObject { path: meta.location.to_string(), size: meta.size })
+            .map_err(unavailable)
+            .boxed()
+    }
+
     async fn presigned_get(&self, path: &str, expires: Duration) -> EngineResult<Option<String>> {
         let Some(signer) = &self.signer else { return Ok(None) };
         Ok(Some(signer.presign_get(&Path::from(path), expires).await.map_err(unavailable)?))
     }
 
     async fn ping(&self) -> EngineResult<()> {
-        use futures::TryStreamExt;
         // Listing at most one entry proves the bucket (or folder) is reachable.
         let mut listing = self.store.list(None);
         listing.try_next().await.map_err(unavailable)?;

@@ -31,6 +31,10 @@ pub enum Command {
     Admin(crate::admin::AdminCommand),
     /// Recount followers, following, posts, likes and comments; report (and --repair) drift.
     Check(crate::check::CheckArgs),
+    /// Copy the store's items and the media to a folder or S3, while the server runs.
+    Backup(crate::backup::BackupArgs),
+    /// Load a backup into an empty deployment (the same engines or the other ones).
+    Restore(crate::backup::RestoreArgs),
 }
 
 /// `serve`'s own flags, and one flag per setting (see `config`).
@@ -39,7 +43,8 @@ pub struct ServeArgs {
     /// A TOML file of settings, `name = value` at the top level [env: ROOST_CONFIG].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Create the DynamoDB table, its indexes and the S3 bucket if missing.
+    /// Create the DynamoDB table, its indexes and the S3 bucket if missing, and turn on
+    /// point-in-time recovery, encryption at rest and bucket versioning.
     #[arg(long)]
     pub init: bool,
     #[command(flatten)]

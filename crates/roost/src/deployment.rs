@@ -1,13 +1,17 @@
 //! The deployment: which engines this process runs on, opened from the settings. Each engine is
 //! picked on its own: a DynamoDB table selects the DynamoDB store, a Redis URL the Redis cache,
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
+//! With `--init`, missing tables and buckets are created and protected (point-in-time
+//! recovery, encryption, versioning) as far as the service allows.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use roost_distributed::cache::{RedisCache, RedisConfig};
 use roost_distributed::media::{create_bucket_if_missing, s3_media, S3Config};
+use roost_distributed::media_protection;
 use roost_distributed::store::{DynamoConfig, DynamoStore};
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
@@ -17,46 +21,90 @@ use roost_service::Engines;
 use crate::config::{EngineSettings, Settings};
 
 pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
-    let dir = &settings.process.data_dir;
     let e = &settings.engines;
-    if e.dynamodb_table.is_none() || e.redis_url.is_none() || e.s3_bucket.is_none() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
-    }
-    let store: Arc<dyn roost_engines::Store> = match &e.dynamodb_table {
-        Some(table) => {
-            let store = DynamoStore::connect(dynamo_config(e, table)).await?;
-            if settings.init {
-                store.create_table_if_missing().await.context("creating the DynamoDB table")?;
-            }
-            Arc::new(store)
-        }
-        None => Arc::new(SqliteStore::open(&dir.join("roost.db")).context("opening the SQLite store")?),
-    };
+    let store = open_store(settings).await?;
     let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
         Some(url) => {
             let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
             Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
         }
         None => Arc::new(
-            MemoryCache::open(&dir.join("queue.db"), settings.process.cache_max_mib * 1024 * 1024)
-                .context("opening the in-process cache")?,
+            MemoryCache::open(
+                &data_dir(settings)?.join("queue.db"),
+                settings.process.cache_max_mib * 1024 * 1024,
+            )
+            .context("opening the in-process cache")?,
         ),
     };
-    let media: Arc<dyn roost_engines::Media> = match &e.s3_bucket {
+    let media = open_media(settings).await?;
+    Ok(Engines { store, cache, media })
+}
+
+/// The data directory, created if missing.
+fn data_dir(settings: &Settings) -> anyhow::Result<&Path> {
+    let dir = &settings.process.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The SQLite store's file, when the store is embedded.
+pub fn sqlite_path(settings: &Settings) -> Option<PathBuf> {
+    settings.engines.dynamodb_table.is_none().then(|| settings.process.data_dir.join("roost.db"))
+}
+
+/// The store alone (`roost backup` and `restore` need no cache).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn roost_engines::Store>> {
+    let e = &settings.engines;
+    Ok(match &e.dynamodb_table {
+        Some(table) => {
+            let store = DynamoStore::connect(dynamo_config(e, table)).await?;
+            if settings.init {
+                store.create_table_if_missing().await.context("creating the DynamoDB table")?;
+                if let Err(err) = store.enable_point_in_time_recovery().await {
+                    tracing::warn!(%err, "could not turn on point-in-time recovery; turn it on by hand (docs/operations.md)");
+                }
+            }
+            Arc::new(store)
+        }
+        None => Arc::new(
+            SqliteStore::open(&data_dir(settings)?.join("roost.db")).context("opening the SQLite store")?,
+        ),
+    })
+}
+
+/// The media engine alone.
+pub async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn roost_engines::Media>> {
+    let e = &settings.engines;
+    Ok(match &e.s3_bucket {
         Some(bucket) => {
-            let config = S3Config {
-                bucket: bucket.clone(),
-                endpoint: e.s3_endpoint.clone(),
-                region: e.aws_region.clone(),
-            };
+            let config = s3_config(settings, bucket);
             if settings.init {
                 create_bucket_if_missing(&config).await.context("creating the S3 bucket")?;
+                protect_bucket(&config).await;
             }
             Arc::new(s3_media(config)?)
         }
-        None => Arc::new(local_media(&dir.join("media")).context("opening the media folder")?),
-    };
-    Ok(Engines { store, cache, media })
+        None => {
+            Arc::new(local_media(&data_dir(settings)?.join("media")).context("opening the media folder")?)
+        }
+    })
+}
+
+/// Versioning and default encryption on the media bucket; a refusal (an S3-compatible
+/// server without them, a role without the permission) is a warning, not a failed start.
+async fn protect_bucket(config: &S3Config) {
+    if let Err(err) = media_protection::enable_versioning(config).await {
+        tracing::warn!(%err, "could not turn on versioning of the media bucket (docs/operations.md)");
+    }
+    if let Err(err) = media_protection::enable_default_encryption(config).await {
+        tracing::warn!(%err, "could not turn on default encryption of the media bucket (docs/operations.md)");
+    }
+}
+
+/// Where bucket `bucket` is, with the deployment's endpoint and region.
+pub fn s3_config(settings: &Settings, bucket: &str) -> S3Config {
+    let e = &settings.engines;
+    S3Config { bucket: bucket.to_string(), endpoint: e.s3_endpoint.clone(), region: e.aws_region.clone() }
 }
 
 fn dynamo_config(e: &EngineSettings, table: &str) -> DynamoConfig {

@@ -1,8 +1,10 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
 //! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server; `admin`
-//! administers accounts; `check` recounts the counters.
+//! administers accounts; `check` recounts the counters; `backup` and `restore` copy a
+//! deployment out and back in.
 
 mod admin;
+mod backup;
 mod bench;
 mod check;
 mod cli;
@@ -28,6 +30,8 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Bench(args) => bench::run_bench(args).await,
             cli::Command::Admin(command) => admin::run(command).await,
             cli::Command::Check(args) => check::run(args).await,
+            cli::Command::Backup(args) => backup::run_backup(args).await,
+            cli::Command::Restore(args) => backup::run_restore(args).await,
         }
     })
 }

@@ -17,6 +17,7 @@ mod batch;
 mod errors;
 mod expressions;
 mod metrics;
+mod protection;
 mod query;
 mod table;
 mod transact;

@@ -1,4 +1,5 @@
-//! Creating the single table (`roost serve --init`): key schema, both GSIs, TTL.
+//! Creating the single table (`roost serve --init`): key schema, both GSIs, TTL,
+//! encryption at rest.
 //!
 //! Several instances may run `--init` at once, so every step tolerates having been done by
 //! someone else in the meantime: an existing table is left as it is, a concurrent create is
@@ -16,6 +17,7 @@ use roost_engines::{EngineError, EngineResult};
 
 use super::attributes::{GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK, TTL};
 use super::errors::{build_error, sdk_error, unavailable};
+use super::protection::kms_encryption;
 use super::DynamoStore;
 
 /// How long a new table may take to become ACTIVE (real DynamoDB: seconds to a minute).
@@ -26,18 +28,23 @@ pub(crate) const GSI1: &str = "gsi1";
 pub(crate) const GSI2: &str = "gsi2";
 
 impl DynamoStore {
-    /// Creates the table with its two GSIs (on-demand billing, all attributes projected) if
-    /// it does not exist, waits until it and its indexes are ACTIVE, and enables TTL on
-    /// `ttl`. An existing table is not altered beyond TTL.
+    /// Creates the table with its two GSIs (on-demand billing, all attributes projected,
+    /// encrypted under KMS: see `protection`) if it does not exist, waits until it and its
+    /// indexes are ACTIVE, and enables TTL on `ttl`. An existing table is not altered beyond
+    /// TTL.
     pub async fn create_table_if_missing(&self) -> EngineResult<()> {
         if describe(&self.client, &self.table).await?.is_none() {
-            self.create_table().await?;
+            if let Err(err) = self.create_table(true).await {
+                // An emulator that knows no KMS; a real failure fails again below.
+                tracing::warn!(table = %self.table, %err, "CreateTable with KMS encryption refused; creating the table with the default encryption");
+                self.create_table(false).await?;
+            }
         }
         self.wait_active().await?;
         self.enable_ttl().await
     }
 
-    async fn create_table(&self) -> EngineResult<()> {
+    async fn create_table(&self, kms: bool) -> EngineResult<()> {
         let key = |name: &str, key_type: KeyType| {
             KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(build_error)
         };
@@ -68,6 +75,9 @@ impl DynamoStore {
             .global_secondary_indexes(gsi(GSI2, GSI2PK, GSI2SK)?);
         for name in [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK] {
             request = request.attribute_definitions(attr(name)?);
+        }
+        if kms {
+            request = request.sse_specification(kms_encryption());
         }
         match request.send().await {
             Ok(_) => {

@@ -147,6 +147,16 @@ impl Db {
         .await
     }
 
+    /// `VACUUM INTO target` on the checkpointer's connection (the readers are `query_only`,
+    /// which refuses it; the writer must stay free for requests).
+    pub(super) async fn snapshot_into(self: &Arc<Self>, target: String) -> EngineResult<()> {
+        let db = Arc::clone(self);
+        blocking(move || {
+            lock(&db.checkpointer).execute("VACUUM INTO ?1", [target]).map(drop).map_err(unavailable)
+        })
+        .await
+    }
+
     /// Hands WAL checkpoints to `checkpoint`: by default SQLite checkpoints inside the
     /// commit that crosses 1,000 WAL pages, so that request (often a small post) waits for
     /// the copy-back and its fsync behind a fan-out's thousands of rows.

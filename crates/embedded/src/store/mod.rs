@@ -63,6 +63,14 @@ impl SqliteStore {
         Ok(SqliteStore { db })
     }
 
+    /// Writes a transactionally consistent copy of the whole store to `path` (SQLite's
+    /// `VACUUM INTO`, one read transaction), while writers carry on: the snapshot a backup
+    /// scans. `path` must not exist yet.
+    pub async fn snapshot_into(&self, path: &Path) -> EngineResult<()> {
+        let target = path.to_str().ok_or_else(|| db::unavailable("snapshot path is not UTF-8"))?.to_string();
+        self.db.snapshot_into(target).await
+    }
+
     /// Deletes every expired row now, in small batches; returns how many were deleted.
     pub async fn purge_expired(&self) -> EngineResult<usize> {
         ttl::purge_expired(&self.db).await

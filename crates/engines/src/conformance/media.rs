@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::TryStreamExt;
 
 use super::unique_prefix;
 use crate::error::EngineResult;
-use crate::media::{Media, MediaObject};
+use crate::media::{ListedObject, Media, MediaObject};
 
 /// One `#[tokio::test]` per case below, over a fresh handle from `$factory`: anything
 /// callable with no arguments that returns a future of `Arc<dyn Media>`. Attributes before
@@ -24,6 +25,7 @@ macro_rules! media_conformance_tests {
             get_missing_is_none,
             delete_missing_is_ok,
             presigned_get_is_none_or_a_url,
+            list_names_every_object_under_a_prefix,
             media_ping_answers,
         );
     };
@@ -62,6 +64,37 @@ pub async fn delete_missing_is_ok(media: Arc<dyn Media>) -> EngineResult<()> {
     media.put(&path, Bytes::from_static(b"x"), "image/jpeg").await?;
     media.delete(&path).await?;
     media.delete(&path).await
+}
+
+/// `list` finds every object below a prefix, nested ones included, with its size; a prefix
+/// is whole path segments, and one with nothing under it lists nothing.
+pub async fn list_names_every_object_under_a_prefix(media: Arc<dyn Media>) -> EngineResult<()> {
+    let root = unique_prefix("list");
+    let objects = [("a/1.jpg", 1), ("a/2.jpg", 22), ("a/b/3.jpg", 333), ("ab/4.jpg", 4444)];
+    for (name, size) in objects {
+        media.put(&format!("{root}/{name}"), Bytes::from(vec![7u8; size as usize]), "image/jpeg").await?;
+    }
+    let expected = |names: &[(&str, u64)]| -> Vec<ListedObject> {
+        names.iter().map(|(n, size)| ListedObject { path: format!("{root}/{n}"), size: *size }).collect()
+    };
+    assert_eq!(
+        listed(&*media, &format!("{root}/a")).await?,
+        expected(&[("a/1.jpg", 1), ("a/2.jpg", 22), ("a/b/3.jpg", 333)])
+    );
+    assert_eq!(listed(&*media, &root).await?.len(), 4);
+    assert_eq!(listed(&*media, &format!("{root}/nothing")).await?, vec![]);
+    for (name, _) in objects {
+        media.delete(&format!("{root}/{name}")).await?;
+    }
+    assert_eq!(listed(&*media, &root).await?, vec![]);
+    Ok(())
+}
+
+/// A listing in path order.
+async fn listed(media: &dyn Media, prefix: &str) -> EngineResult<Vec<ListedObject>> {
+    let mut found: Vec<ListedObject> = media.list(prefix).try_collect().await?;
+    found.sort_by(|x, y| x.path.cmp(&y.path));
+    Ok(found)
 }
 
 /// `None` means the caller serves the bytes itself; a URL must at least look like one (the

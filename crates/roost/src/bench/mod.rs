@@ -16,6 +16,9 @@ mod plot;
 mod report;
 mod seed;
 mod sse;
+
+/// A progress bar, shared with `backup`.
+pub(crate) use seed::progress;
 mod state;
 mod stats;
 mod stream;

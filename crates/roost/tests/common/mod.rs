@@ -57,6 +57,11 @@ impl Setup {
         Setup::with_engines(distributed())
     }
 
+    /// A fresh deployment on the embedded engines whatever the mode.
+    pub fn embedded() -> Setup {
+        Setup::with_engines(false)
+    }
+
     /// A fresh deployment on DynamoDB + Redis + S3 whatever the mode (for tests of several
     /// instances sharing one deployment, which only the distributed engines allow).
     pub fn distributed() -> Setup {
@@ -131,6 +136,19 @@ impl Setup {
     pub async fn start(&self) -> Server {
         Server::spawn(self.clone()).await
     }
+
+    /// Runs `roost ARGS...` with this deployment's engine flags and variables (`admin`,
+    /// `backup`, `restore`), beside its server or without one.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
+        // The setup's arguments are `serve` and then its engine flags.
+        command.args(args).args(&self.args[1..]);
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
+        command.output().expect("running roost")
+    }
 }
 
 /// A running `roost serve`; killed when dropped.
@@ -203,14 +221,7 @@ impl Server {
     /// Runs `roost admin ARGS...` on this server's engines (its data dir, or its table,
     /// Redis and bucket), as an operator would beside the running server.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
-        // The setup's arguments are `serve` and then its engine flags.
-        command.arg("admin").args(args).args(&self.setup.args[1..]);
-        for (k, v) in &self.setup.env {
-            command.env(k, v);
-        }
-        command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
-        command.output().expect("running roost admin")
+        self.setup.run(&[&["admin"], args].concat())
     }
 }
 
