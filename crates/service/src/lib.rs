@@ -38,6 +38,7 @@ mod screening;
 pub mod search;
 pub mod stream;
 pub mod suggestions;
+mod telemetry;
 pub mod text_index;
 pub mod time;
 pub mod trending;

@@ -121,7 +121,8 @@ impl DynamoStore {
             loader = loader.endpoint_url(endpoint);
         }
         let sdk_config = customize(loader).load().await;
-        Ok(DynamoStore { client: Client::new(&sdk_config), table: cfg.table, capacity: Default::default() })
+        let capacity = std::sync::Arc::new(Capacity::new(&cfg.table));
+        Ok(DynamoStore { client: Client::new(&sdk_config), table: cfg.table, capacity })
     }
 
     /// Name of the table this store reads and writes.
@@ -142,7 +143,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key_map(key)))
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
@@ -170,7 +171,7 @@ impl DynamoStore {
             .condition_expression(format!("{ttl} <= {now_value}"))
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await;
         match result {
@@ -211,7 +212,7 @@ impl Store for DynamoStore {
             .set_condition_expression(condition)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
         let out = retry_conflicts(|| request.clone().send()).await.map_err(|e| sdk_error("PutItem", e))?;
         self.capacity.record(OpKind::Put, out.consumed_capacity.as_ref());
         Ok(())
@@ -234,7 +235,7 @@ impl Store for DynamoStore {
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
                 .return_values(ReturnValue::AllNew)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
             let result = retry_conflicts(|| request.clone().send()).await;
             match result {
                 Ok(out) => {
@@ -273,7 +274,7 @@ impl Store for DynamoStore {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
         let out = retry_conflicts(|| request.clone().send()).await.map_err(|e| sdk_error("DeleteItem", e))?;
         self.capacity.record(OpKind::Delete, out.consumed_capacity.as_ref());
         match out.attributes {

@@ -1,0 +1,92 @@
+//! The service's metrics: cache hit ratio per kind of cached value, feed generation time,
+//! and engagement counters (rates are derived from them in PromQL). Recorded through the
+//! `metrics` facade, so the service knows nothing of Prometheus; with no recorder installed
+//! (tests, `roost admin`) each call is a no-op.
+
+use std::time::Duration;
+
+/// What a cache lookup was for: the `kind` label of the hit-ratio counters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CacheKind {
+    /// A home feed's sorted set.
+    Feed,
+    /// A big account's recent posts, merged into feeds at read time.
+    RecentPosts,
+    /// A post.
+    Post,
+    /// A profile.
+    Profile,
+    /// A post's like set.
+    Likes,
+    /// A username's owner.
+    Username,
+    /// A session and its floor.
+    Session,
+    /// Block and mute lists.
+    Blocks,
+    /// Search answers and suggestions.
+    Search,
+}
+
+impl CacheKind {
+    fn label(self) -> &'static str {
+        match self {
+            CacheKind::Feed => "feed",
+            CacheKind::RecentPosts => "recent_posts",
+            CacheKind::Post => "post",
+            CacheKind::Profile => "profile",
+            CacheKind::Likes => "likes",
+            CacheKind::Username => "username",
+            CacheKind::Session => "session",
+            CacheKind::Blocks => "blocks",
+            CacheKind::Search => "search",
+        }
+    }
+}
+
+/// Counts `hits` and `misses` of one kind of cached value.
+pub(crate) fn cache_lookups(kind: CacheKind, hits: usize, misses: usize) {
+    if hits > 0 {
+        metrics::counter!("roost_cache_lookups_total", "kind" => kind.label(), "result" => "hit")
+            .increment(hits as u64);
+    }
+    if misses > 0 {
+        metrics::counter!("roost_cache_lookups_total", "kind" => kind.label(), "result" => "miss")
+            .increment(misses as u64);
+    }
+}
+
+/// Counts the hits and misses of one multi-key lookup.
+pub(crate) fn cache_answers<T>(kind: CacheKind, answers: &[Option<T>]) {
+    let hits = answers.iter().filter(|a| a.is_some()).count();
+    cache_lookups(kind, hits, answers.len() - hits);
+}
+
+/// Something users made: the engagement counters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Engagement {
+    /// A post published.
+    Post,
+    /// A like (not an unlike).
+    Like,
+    /// A follow (not an unfollow).
+    Follow,
+    /// A comment published.
+    Comment,
+}
+
+/// Counts one `what`.
+pub(crate) fn engagement(what: Engagement) {
+    let kind = match what {
+        Engagement::Post => "post",
+        Engagement::Like => "like",
+        Engagement::Follow => "follow",
+        Engagement::Comment => "comment",
+    };
+    metrics::counter!("roost_engagement_total", "kind" => kind).increment(1);
+}
+
+/// Records how long one home feed page took to put together.
+pub(crate) fn feed_generated(took: Duration) {
+    metrics::histogram!("roost_feed_generation_duration_seconds").record(took.as_secs_f64());
+}
