@@ -58,6 +58,11 @@ pub struct ServiceConfig {
     pub limit_follows: u32,
     /// Image uploads of one account per hour.
     pub limit_uploads: u32,
+    /// USD per million DynamoDB read request units (on-demand, us-east-1 by default), for
+    /// the cost per route.
+    pub dynamodb_read_price_per_million: f64,
+    /// USD per million DynamoDB write request units (see the read price).
+    pub dynamodb_write_price_per_million: f64,
 }
 
 impl Default for ServiceConfig {
@@ -85,6 +90,8 @@ impl Default for ServiceConfig {
             limit_likes: 300,
             limit_follows: 100,
             limit_uploads: 200,
+            dynamodb_read_price_per_million: 0.125,
+            dynamodb_write_price_per_million: 0.625,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod blocks;
 mod cached;
 pub mod comments;
 pub mod config;
+pub mod cost;
 pub mod cursor;
 mod decoded;
 mod erasure;

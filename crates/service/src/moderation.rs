@@ -88,7 +88,7 @@ impl Service {
         Ok(self.profile(&caller.user_id).await?.is_some_and(|p| p.is_moderator()))
     }
 
-    async fn ensure_moderator(&self, caller: &Caller) -> ServiceResult<()> {
+    pub(crate) async fn ensure_moderator(&self, caller: &Caller) -> ServiceResult<()> {
         if self.is_moderator(caller).await? {
             Ok(())
         } else {

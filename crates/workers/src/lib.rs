@@ -6,13 +6,18 @@
 //! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
 //! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
 //!
-//! Beside the queue, each instance sweeps unattached uploads periodically.
+//! Beside the queue, each instance sweeps unattached uploads periodically and samples the
+//! queue's depth for the metrics.
+//!
+//! Each job runs as a `usage::Workload::Job` of its kind, so the capacity it consumes is
+//! charged to it, and is measured (`jobs`).
 #![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
+use roost_engines::usage::Workload;
 use roost_service::jobs::{Job, QueueMessage};
 use roost_service::{Service, ServiceResult};
 use tokio::sync::watch;
@@ -26,6 +31,10 @@ const BATCH: usize = 32;
 const BLOCK: Duration = Duration::from_millis(500);
 /// How long to wait before trying the queue again after it failed.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// How often the queue's depth is sampled.
+const DEPTH_EVERY: Duration = Duration::from_secs(5);
+
+mod meter;
 
 /// The running workers of this instance.
 pub struct Workers {
@@ -38,9 +47,11 @@ pub fn spawn(service: Service) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let consumer = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
     let sweeping = tokio::spawn(sweep_media(service.clone(), stopped.clone()));
+    let sampling = tokio::spawn(sample_depth(service.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         run(service, consumer, stopped).await;
         let _ = sweeping.await;
+        let _ = sampling.await;
     });
     Workers { stop, task }
 }
@@ -113,6 +124,19 @@ async fn sweep_media(service: Service, mut stopped: watch::Receiver<bool>) {
     }
 }
 
+/// Samples the queue's depth (jobs queued and not yet acknowledged) into its gauge.
+async fn sample_depth(service: Service, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if let Ok(depth) = service.pending_jobs().await {
+            meter::queue_depth(depth);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(DEPTH_EVERY) => {}
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+        }
+    }
+}
+
 /// Waits a second before a retry; false when told to stop meanwhile (or when the `Workers`
 /// handle is gone, so nobody can tell us any more).
 async fn pause(stopped: &mut watch::Receiver<bool>) -> bool {
@@ -144,18 +168,27 @@ fn in_order_lanes(batch: Vec<QueueMessage>) -> Vec<Vec<QueueMessage>> {
 }
 
 async fn run_one(service: &Service, message: QueueMessage) {
-    let outcome = match Job::decode(&message.payload) {
-        Ok(job) => service.run_job(job).await,
-        Err(err) => Err(err),
+    let run = meter::JobRun::start(&message);
+    let (run, outcome) = match Job::decode(&message.payload) {
+        Ok(job) => {
+            let run = run.of(&job);
+            (run, Workload::Job(job.kind().to_string()).scope(service.run_job(job)).await)
+        }
+        Err(err) => (run, Err(err)),
     };
     let done = match outcome {
-        Ok(()) => true,
+        Ok(()) => {
+            run.succeeded();
+            true
+        }
         Err(err) if message.deliveries >= MAX_DELIVERIES => {
             tracing::error!(%err, id = %message.id, "job failed too often; dropping it");
+            run.dead_lettered();
             true
         }
         Err(err) => {
             tracing::warn!(%err, id = %message.id, deliveries = message.deliveries, "job failed; will retry");
+            run.failed();
             false
         }
     };
