@@ -46,6 +46,8 @@ pub struct ProcessSettings {
     pub data_dir: PathBuf,
     /// The in-process cache's memory bound, in MiB.
     pub cache_max_mib: usize,
+    /// Where to serve `GET /metrics` instead of the public listener; unset: on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for ProcessSettings {
@@ -54,6 +56,7 @@ impl Default for ProcessSettings {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             cache_max_mib: 256,
+            metrics_listen: None,
         }
     }
 }

@@ -1,6 +1,10 @@
 //! The deployment: which engines this process runs on, opened from the settings. Each engine is
 //! picked on its own: a DynamoDB table selects the DynamoDB store, a Redis URL the Redis cache,
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
+//!
+//! The store is wrapped in the metering decorator: DynamoDB reports its own capacity, the
+//! embedded store is billed by estimate with DynamoDB's rules. With Redis, its `INFO` is
+//! polled for the metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +16,15 @@ use roost_distributed::store::{DynamoConfig, DynamoStore};
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
 use roost_embedded::store::SqliteStore;
+use roost_engines::{Billing, MeteredStore};
 use roost_service::Engines;
 
 use crate::config::{EngineSettings, Settings};
+
+/// The `table` label of the embedded store's estimated capacity.
+const EMBEDDED_TABLE: &str = "embedded";
+/// How often Redis's `INFO` is read for the metrics.
+const REDIS_STATS_EVERY: Duration = Duration::from_secs(15);
 
 pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
     let dir = &settings.process.data_dir;
@@ -28,14 +38,20 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
             if settings.init {
                 store.create_table_if_missing().await.context("creating the DynamoDB table")?;
             }
-            Arc::new(store)
+            Arc::new(MeteredStore::new(Arc::new(store), Billing::Reported))
         }
-        None => Arc::new(SqliteStore::open(&dir.join("roost.db")).context("opening the SQLite store")?),
+        None => {
+            let store = SqliteStore::open(&dir.join("roost.db")).context("opening the SQLite store")?;
+            Arc::new(MeteredStore::new(Arc::new(store), Billing::Estimated { table: EMBEDDED_TABLE.into() }))
+        }
     };
     let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
         Some(url) => {
             let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
-            Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
+            let cache = RedisCache::connect(config).await.context("connecting to Redis")?;
+            // Runs as long as the process: nothing to stop.
+            drop(cache.spawn_server_stats(REDIS_STATS_EVERY));
+            Arc::new(cache)
         }
         None => Arc::new(
             MemoryCache::open(&dir.join("queue.db"), settings.process.cache_max_mib * 1024 * 1024)

@@ -38,6 +38,7 @@ mod hashes;
 mod pubsub;
 mod queue;
 mod reply;
+mod server_stats;
 mod sets;
 mod slots;
 mod sorted_sets;
