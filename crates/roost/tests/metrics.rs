@@ -106,6 +106,15 @@ async fn metrics_carry_routes_caches_store_and_capacity() {
     assert_has(&text, "roost_job_runs_total", &[r#"kind="fan_out""#, r#"outcome="done""#]);
     assert_has(&text, "roost_fanout_lag_seconds_count", &[]);
     assert_has(&text, "roost_job_queue_depth", &[]);
+    if common::distributed() {
+        // Read from Redis's INFO and SLOWLOG LEN at start-up, then periodically.
+        for name in
+            ["roost_redis_used_memory_bytes", "roost_redis_connected_clients", "roost_redis_slowlog_length"]
+        {
+            assert_has(&text, name, &[]);
+        }
+        assert_has(&text, "roost_redis_evicted_keys_total", &[]);
+    }
 }
 
 #[tokio::test]
