@@ -61,7 +61,7 @@ pub fn item_size(item: &Item) -> usize {
         size += attr_size("gsi2pk", pk.len()) + attr_size("gsi2sk", sk.len());
     }
     if let Some(ttl) = item.ttl {
-        size += "ttl".len() + number_size(&ttl.to_string());
+        size += "ttl".len() + integer_size(ttl.unsigned_abs());
     }
     size + item.attrs.iter().map(|(name, value)| name.len() + value_size(value)).sum::<usize>()
 }
@@ -75,10 +75,27 @@ pub fn value_size(value: &Value) -> usize {
     match value {
         Value::Null | Value::Bool(_) => 1,
         Value::String(s) => s.len(),
-        Value::Number(n) => number_size(&n.to_string()),
+        Value::Number(n) => match n.as_u64().or_else(|| n.as_i64().map(i64::unsigned_abs)) {
+            Some(int) => integer_size(int),
+            None => number_size(&n.to_string()),
+        },
         Value::Array(items) => 3 + items.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
         Value::Object(map) => 3 + map.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
     }
+}
+
+/// [`number_size`] of an integer, without formatting it (item sizes are computed on every
+/// store call of the embedded engine).
+fn integer_size(mut value: u64) -> usize {
+    while value != 0 && value % 10 == 0 {
+        value /= 10;
+    }
+    let mut digits: usize = 1;
+    while value >= 10 {
+        value /= 10;
+        digits += 1;
+    }
+    digits.div_ceil(2) + 1
 }
 
 /// A number costs one byte per two significant digits (leading and trailing zeros are
@@ -133,6 +150,9 @@ mod tests {
         assert_eq!(value_size(&serde_json::json!({"k": "vv"})), 3 + 1 + 1 + 2);
         assert_eq!(number_size("1000"), 2);
         assert_eq!(number_size("-0.0012"), 2);
+        for n in [0u64, 7, 10, 12345, 1_700_000_000, 1_000_000_001, u64::MAX] {
+            assert_eq!(integer_size(n), number_size(&n.to_string()), "{n}");
+        }
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! `metrics` facade, so the service knows nothing of Prometheus; with no recorder installed
 //! (tests, `roost admin`) each call is a no-op.
 
+use std::sync::LazyLock;
 use std::time::Duration;
+
+use metrics::Counter;
 
 /// What a cache lookup was for: the `kind` label of the hit-ratio counters.
 #[derive(Clone, Copy, Debug)]
@@ -42,18 +45,40 @@ impl CacheKind {
             CacheKind::Search => "search",
         }
     }
+
+    const ALL: [CacheKind; 9] = [
+        CacheKind::Feed,
+        CacheKind::RecentPosts,
+        CacheKind::Post,
+        CacheKind::Profile,
+        CacheKind::Likes,
+        CacheKind::Username,
+        CacheKind::Session,
+        CacheKind::Blocks,
+        CacheKind::Search,
+    ];
 }
+
+/// The (hit, miss) counters of every kind, registered once: a lookup is on every request's
+/// path, and a handle's increment is one atomic add where the macro would look the metric
+/// up by name and labels each time.
+static LOOKUPS: LazyLock<Vec<(Counter, Counter)>> = LazyLock::new(|| {
+    CacheKind::ALL
+        .iter()
+        .map(|kind| {
+            let counter = |result: &'static str| {
+                metrics::counter!("roost_cache_lookups_total", "kind" => kind.label(), "result" => result)
+            };
+            (counter("hit"), counter("miss"))
+        })
+        .collect()
+});
 
 /// Counts `hits` and `misses` of one kind of cached value.
 pub(crate) fn cache_lookups(kind: CacheKind, hits: usize, misses: usize) {
-    if hits > 0 {
-        metrics::counter!("roost_cache_lookups_total", "kind" => kind.label(), "result" => "hit")
-            .increment(hits as u64);
-    }
-    if misses > 0 {
-        metrics::counter!("roost_cache_lookups_total", "kind" => kind.label(), "result" => "miss")
-            .increment(misses as u64);
-    }
+    let (hit, miss) = &LOOKUPS[kind as usize];
+    hit.increment(hits as u64);
+    miss.increment(misses as u64);
 }
 
 /// Counts the hits and misses of one multi-key lookup.
