@@ -87,7 +87,7 @@ pub fn value_size(value: &Value) -> usize {
 /// [`number_size`] of an integer, without formatting it (item sizes are computed on every
 /// store call of the embedded engine).
 fn integer_size(mut value: u64) -> usize {
-    while value != 0 && value % 10 == 0 {
+    while value != 0 && value.is_multiple_of(10) {
         value /= 10;
     }
     let mut digits: usize = 1;

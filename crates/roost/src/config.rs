@@ -233,7 +233,10 @@ mod tests {
     fn other_than(default: &Value) -> Value {
         match default {
             Value::Bool(b) => json!(!b),
-            Value::Number(n) => json!(n.as_u64().unwrap() + 1),
+            Value::Number(n) => match n.as_u64() {
+                Some(int) => json!(int + 1),
+                None => json!(n.as_f64().unwrap() + 1.0),
+            },
             Value::String(_) | Value::Null => json!("123456"),
             other => panic!("no sample for {other:?}"),
         }
