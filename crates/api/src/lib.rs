@@ -2,7 +2,8 @@
 //! one place where service errors become the contract's error body. Handlers are thin:
 //! extract, call one service method, answer. No business rules live here.
 //!
-//! Around every route, from the outside in: the access log (which gives the request its
+//! Around every route, from the outside in: the route metrics (which also charge the
+//! request's store capacity to its route), the access log (which gives the request its
 //! id), CORS, security headers, the request timeout, the body limit, and the panic catcher
 //! (innermost, so a panic's 500 still passes through all the others).
 #![warn(missing_docs)]
@@ -18,10 +19,12 @@ mod error;
 mod extract;
 mod openapi;
 mod panics;
+mod route_metrics;
 pub(crate) mod routes;
 mod security_headers;
-mod webapp;
+mod telemetry;
 mod upload;
+mod webapp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,9 +37,10 @@ use roost_service::Service;
 pub use config::HttpConfig;
 pub use error::{ApiError, ErrorBody};
 pub use extract::JSON_MAX_BYTES;
+pub use telemetry::Telemetry;
 
-/// The whole API, ready to serve.
-pub fn router(service: Service, http: &HttpConfig) -> Router {
+/// The whole API, ready to serve; with `metrics`, `GET /metrics` too.
+pub fn router(service: Service, http: &HttpConfig, metrics: Option<Telemetry>) -> Router {
     // Uploads check the media limit themselves while streaming (and answer 413); this bounds
     // what any body may buffer, with room for a form's other fields. JSON bodies have their
     // own, much smaller cap (`extract::Json`).
@@ -46,7 +50,7 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
     let routes = debug_routes::add(routes);
     let deadline = deadline::Deadline(Duration::from_secs(http.request_timeout_secs));
     let origins = cors::Origins(Arc::new(http.cors_origin_list()));
-    routes
+    let router = routes
         .fallback(webapp::serve)
         .layer(from_fn(panics::catch))
         .layer(Extension(openapi::Served::new(&document)))
@@ -56,5 +60,10 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
         .layer(from_fn(security_headers::add))
         .layer(from_fn_with_state(origins, cors::handle))
         .layer(from_fn(access_log::log_request))
-        .with_state(service)
+        .layer(from_fn(route_metrics::record))
+        .with_state(service);
+    match metrics {
+        Some(telemetry) => Telemetry::add_route(router, telemetry),
+        None => router,
+    }
 }

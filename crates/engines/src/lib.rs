@@ -12,15 +12,19 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod capacity;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod media;
+pub mod metered;
 pub mod store;
+pub mod usage;
 
 pub use cache::{Cache, QueueMessage, Subscription};
 pub use error::{EngineError, EngineResult};
 pub use media::{ListedObject, Media, MediaObject, ObjectMedia, Presigner};
+pub use metered::{Billing, MeteredStore};
 pub use store::{
     CancelReason, Cond, Index, Item, Key, KeyCondition, Page, QueryPage, SkCond, StartKey, Store, TxOp,
     Update, WriteOp,

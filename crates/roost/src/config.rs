@@ -46,6 +46,8 @@ pub struct ProcessSettings {
     pub data_dir: PathBuf,
     /// The in-process cache's memory bound, in MiB.
     pub cache_max_mib: usize,
+    /// Where to serve `GET /metrics` instead of the public listener; unset: on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for ProcessSettings {
@@ -54,6 +56,7 @@ impl Default for ProcessSettings {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             cache_max_mib: 256,
+            metrics_listen: None,
         }
     }
 }
@@ -230,7 +233,10 @@ mod tests {
     fn other_than(default: &Value) -> Value {
         match default {
             Value::Bool(b) => json!(!b),
-            Value::Number(n) => json!(n.as_u64().unwrap() + 1),
+            Value::Number(n) => match n.as_u64() {
+                Some(int) => json!(int + 1),
+                None => json!(n.as_f64().unwrap() + 1.0),
+            },
             Value::String(_) | Value::Null => json!("123456"),
             other => panic!("no sample for {other:?}"),
         }

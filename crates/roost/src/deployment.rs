@@ -3,6 +3,10 @@
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
 //! With `--init`, missing tables and buckets are created and protected (point-in-time
 //! recovery, encryption, versioning) as far as the service allows.
+//!
+//! A serving store is wrapped in the metering decorator: DynamoDB reports its own capacity,
+//! the embedded store is billed by estimate with DynamoDB's rules. With Redis, its `INFO` is
+//! polled for the metrics.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,17 +20,30 @@ use roost_distributed::store::{DynamoConfig, DynamoStore};
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
 use roost_embedded::store::SqliteStore;
+use roost_engines::{Billing, MeteredStore};
 use roost_service::Engines;
 
 use crate::config::{EngineSettings, Settings};
 
+/// The `table` label of the embedded store's estimated capacity.
+const EMBEDDED_TABLE: &str = "embedded";
+/// How often Redis's `INFO` is read for the metrics.
+const REDIS_STATS_EVERY: Duration = Duration::from_secs(15);
+
 pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
     let e = &settings.engines;
-    let store = open_store(settings).await?;
+    let billing = match &e.dynamodb_table {
+        Some(_) => Billing::Reported,
+        None => Billing::Estimated { table: EMBEDDED_TABLE.into() },
+    };
+    let store: Arc<dyn roost_engines::Store> = Arc::new(MeteredStore::new(open_store(settings).await?, billing));
     let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
         Some(url) => {
             let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
-            Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
+            let cache = RedisCache::connect(config).await.context("connecting to Redis")?;
+            // Runs as long as the process: nothing to stop.
+            drop(cache.spawn_server_stats(REDIS_STATS_EVERY));
+            Arc::new(cache)
         }
         None => Arc::new(
             MemoryCache::open(

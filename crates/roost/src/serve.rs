@@ -11,21 +11,48 @@ use crate::{config, deployment, http_server};
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let settings = config::load(args, config::environment())?;
+    // Before the engines: metric handles bind to the recorder present when they are made.
+    let telemetry = roost_api::Telemetry::install().context("installing the metrics recorder")?;
     let engines = deployment::open(&settings).await?;
     let service = roost_service::Service::new(engines, settings.service.clone())
         .await
         .context("starting the service")?;
     let workers = roost_workers::spawn(service.clone());
 
-    let app = roost_api::router(service, &settings.http);
+    let public_metrics = settings.process.metrics_listen.is_none().then(|| telemetry.clone());
+    let app = roost_api::router(service, &settings.http, public_metrics);
+    let metrics_server = match &settings.process.metrics_listen {
+        Some(address) => Some(serve_metrics(address, telemetry, &settings.http).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&settings.process.listen)
         .await
         .with_context(|| format!("listening on {}", settings.process.listen))?;
     info!(listen = %listener.local_addr()?, engines = %deployment::describe(&settings), "roost is serving");
     http_server::serve(listener, app, &settings.http, shutdown_signal()).await;
+    if let Some(server) = metrics_server {
+        server.abort();
+    }
     workers.stop(Duration::from_secs(10)).await;
     info!("roost stopped");
     Ok(())
+}
+
+/// `GET /metrics` alone on `address` (`metrics_listen`), on the same hardened server loop
+/// as the API; it runs until the process ends.
+async fn serve_metrics(
+    address: &str,
+    telemetry: roost_api::Telemetry,
+    http: &roost_api::HttpConfig,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for metrics on {address}"))?;
+    info!(metrics_listen = %listener.local_addr()?, "serving /metrics");
+    let http = http.clone();
+    Ok(tokio::spawn(async move {
+        http_server::serve(listener, telemetry.router(), &http, std::future::pending()).await;
+    }))
 }
 
 /// JSON lines on stdout; `ROOST_LOG` (an `EnvFilter` directive) sets the level.

@@ -10,6 +10,7 @@ use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
 use crate::limits::Limit;
 use crate::model::{Caller, Me, Profile, SignedIn, User};
+use crate::telemetry::{self, CacheKind};
 use crate::unicode::{has_format_char, nfc};
 use crate::walk::Source;
 use crate::{ids, keys, media, time, users, Service};
@@ -304,6 +305,7 @@ impl Service {
         // The user's session floor comes in the same round trip: a suspension sets it on
         // every instance at once (see `moderation`).
         let cached = self.cache_mget(&[cache_key.clone(), self.ck.session_floor(&claims.sub)]).await;
+        telemetry::cache_answers(CacheKind::Session, &cached[..1]);
         if cached[1].as_ref().is_some_and(|floor| claims.sid.as_bytes() < floor.as_ref()) {
             return Err(ServiceError::Unauthorized);
         }

@@ -19,6 +19,7 @@ use crate::config::ttl;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{BlockState, Caller, MuteState, Paged, User};
+use crate::telemetry::{self, CacheKind};
 use crate::{ids, keys, Service};
 
 /// Whom a user must not see or hear from.
@@ -130,6 +131,7 @@ impl Service {
                 .as_ref()
                 .and_then(|v| serde_json::from_slice::<CachedHidden>(v).ok())
                 .filter(|c| c.epoch == epoch);
+            telemetry::cache_lookups(CacheKind::Blocks, hit.is_some() as usize, hit.is_none() as usize);
             found.push(match hit {
                 Some(cached) => cached.hidden,
                 None => self.load_hidden(uid, epoch).await?,

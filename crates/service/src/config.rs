@@ -61,6 +61,11 @@ pub struct ServiceConfig {
     /// How often each instance rolls the analytics of the last days up from the cache into
     /// the store (see `analytics`).
     pub stats_rollup_secs: u64,
+    /// USD per million DynamoDB read request units (on-demand, us-east-1 by default), for
+    /// the cost per route.
+    pub dynamodb_read_price_per_million: f64,
+    /// USD per million DynamoDB write request units (see the read price).
+    pub dynamodb_write_price_per_million: f64,
 }
 
 impl Default for ServiceConfig {
@@ -89,6 +94,8 @@ impl Default for ServiceConfig {
             limit_follows: 100,
             limit_uploads: 200,
             stats_rollup_secs: 300,
+            dynamodb_read_price_per_million: 0.125,
+            dynamodb_write_price_per_million: 0.625,
         }
     }
 }

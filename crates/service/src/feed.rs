@@ -19,6 +19,7 @@ use crate::analytics::Activity;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Paged, Post, Profile};
+use crate::telemetry::{self, CacheKind};
 use crate::{ids, keys, time, Service};
 
 /// The marker member of a complete cached feed (or recent-posts list). Its score is above
@@ -57,6 +58,7 @@ impl Service {
     /// `GET /api/feed`: the posts of the people the caller follows and the caller's own,
     /// newest first.
     pub async fn home_feed(&self, caller: &Caller, page: &PageRequest) -> ServiceResult<Paged<Post>> {
+        let started = std::time::Instant::now();
         let limit = page.limit()?;
         let before: Option<String> = page.cursor.as_deref().map(|c| self.cursors.decode(c)).transpose()?;
         let uid = &caller.user_id;
@@ -82,7 +84,9 @@ impl Service {
             .iter()
             .filter_map(|id| stored.get(id).filter(|p| !hidden.hides(&p.author_id)).cloned())
             .collect();
-        Ok(Paged { items: self.present_posts(Some(caller), posts).await?, next_cursor })
+        let items = self.present_posts(Some(caller), posts).await?;
+        telemetry::feed_generated(started.elapsed());
+        Ok(Paged { items, next_cursor })
     }
 
     /// Up to `count` feed ids below `before` from the cached sorted sets (rebuilt when
@@ -155,7 +159,7 @@ impl Service {
     /// Rebuilds a user's cached feed from the store's feed table if it is not complete.
     async fn ensure_feed_cached(&self, uid: &str) -> ServiceResult<()> {
         let cap = self.config.feed_cap;
-        self.ensure_complete(&self.ck.feed(uid), async {
+        self.ensure_complete(CacheKind::Feed, &self.ck.feed(uid), async {
             let mut members = Vec::with_capacity(cap);
             let mut start = None;
             while members.len() < cap {
@@ -178,10 +182,13 @@ impl Service {
     /// the set, rather than leave a marker vouching for members that never arrived.
     async fn ensure_complete(
         &self,
+        kind: CacheKind,
         key: &str,
         load: impl std::future::Future<Output = ServiceResult<Vec<(f64, String)>>>,
     ) -> ServiceResult<()> {
-        if self.cache.zscore(key, MARKER).await?.is_some() {
+        let hit = self.cache.zscore(key, MARKER).await?.is_some();
+        telemetry::cache_lookups(kind, hit as usize, !hit as usize);
+        if hit {
             return Ok(());
         }
         self.cache.zadd(key, &[(MARKER_SCORE, MARKER.to_string())]).await?;
@@ -380,7 +387,7 @@ impl Service {
     }
 
     async fn ensure_recent_cached(&self, author: &str) -> ServiceResult<()> {
-        self.ensure_complete(&self.ck.recent_posts(author), async {
+        self.ensure_complete(CacheKind::RecentPosts, &self.ck.recent_posts(author), async {
             let ids = self.recent_post_ids(author, self.config.feed_cap).await?;
             Ok(ids.into_iter().map(|pid| (score_of(&pid), pid)).collect())
         })

@@ -70,6 +70,16 @@ impl Job {
         serde_json::from_slice(payload).map_err(|e| ServiceError::Internal(format!("unreadable job: {e}")))
     }
 
+    /// The job's kind, as serialized (`fan_out`, ...): the label of its metrics and costs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::FanOut { .. } => "fan_out",
+            Job::Retract { .. } => "retract",
+            Job::SyncLike { .. } => "sync_like",
+            Job::EraseAccount { .. } => "erase_account",
+        }
+    }
+
     /// Jobs with the same key must run in queue order (a like then an unlike of the same
     /// post by the same user); jobs with different keys, or none, may run concurrently.
     pub fn ordering_key(&self) -> Option<String> {

@@ -17,6 +17,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::Job;
 use crate::limits::Limit;
 use crate::model::{Caller, LikeState, StoredPost};
+use crate::telemetry::{self, CacheKind};
 use crate::trending::Engagement;
 use crate::{keys, Service};
 
@@ -41,6 +42,7 @@ impl Service {
         if liked {
             // Only a new like is engagement (an unlike is ignored: see `trending`).
             if self.cache.sadd(&key, &[uid]).await? == 1 {
+                telemetry::engagement(telemetry::Engagement::Like);
                 self.note_engagement(pid, Engagement::Liked).await;
             }
         } else {
@@ -54,7 +56,9 @@ impl Service {
     /// Loads a post's like set from the store unless it is cached; returns its key.
     async fn ensure_likes_cached(&self, pid: &str) -> ServiceResult<String> {
         let key = self.ck.likes(pid);
-        if self.cache.exists(&key).await? {
+        let hit = self.cache.exists(&key).await?;
+        telemetry::cache_lookups(CacheKind::Likes, hit as usize, !hit as usize);
+        if hit {
             return Ok(key);
         }
         let mut members = vec![MARKER.to_string()];

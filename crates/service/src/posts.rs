@@ -18,6 +18,7 @@ use crate::jobs::Job;
 use crate::limits::Limit;
 use crate::model::{Caller, Image, NotificationKind, Paged, Post, Profile, StoredPost};
 use crate::notifications::NewNotification;
+use crate::telemetry::{self, CacheKind};
 use crate::trending::Engagement;
 use crate::{feed, ids, keys, media, post_search, time, Service};
 
@@ -90,6 +91,7 @@ impl Service {
             return Ok(shown);
         }
         self.commit_post(&author, &stored, true, Vec::new(), ServiceError::Unauthorized).await?;
+        telemetry::engagement(telemetry::Engagement::Post);
         Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
     }
 
@@ -183,6 +185,7 @@ impl Service {
         }
         let cache_keys: Vec<String> = pids.iter().map(|p| self.ck.post(p)).collect();
         let cached = self.cache_mget_memo(&self.post_memo, &cache_keys).await;
+        telemetry::cache_answers(CacheKind::Post, &cached);
         let mut missing = Vec::new();
         for (pid, hit) in pids.iter().zip(cached) {
             match hit {

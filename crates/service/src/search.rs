@@ -12,6 +12,7 @@ use roost_engines::{Index, KeyCondition, Page};
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, User};
+use crate::telemetry::{self, CacheKind};
 use crate::{keys, Service};
 
 impl Service {
@@ -30,7 +31,10 @@ impl Service {
             return Err(ServiceError::validation("q", "q must be at most 64 characters"));
         }
         let cache_key = self.ck.search(&format!("{q}:{limit}"));
-        let uids: Vec<String> = match self.cache_mget_json(std::slice::from_ref(&cache_key)).await.remove(0) {
+        let cached: Option<Vec<String>> =
+            self.cache_mget_json(std::slice::from_ref(&cache_key)).await.remove(0);
+        telemetry::cache_answers(CacheKind::Search, std::slice::from_ref(&cached));
+        let uids: Vec<String> = match cached {
             Some(uids) => uids,
             None => {
                 let uids = self.search_index(&q, limit).await?;

@@ -19,6 +19,7 @@ use roost_engines::{Index, Item, KeyCondition, Page, TxOp};
 use crate::cursor::PageRequest;
 use crate::error::ServiceResult;
 use crate::model::{Caller, Profile, User};
+use crate::telemetry::{self, CacheKind};
 use crate::{keys, Service};
 
 /// How many of the caller's followings are asked whom they follow.
@@ -54,7 +55,10 @@ impl Service {
         let limit = PageRequest { limit, cursor: None }.limit_up_to(MAX_SUGGESTIONS)?;
         let me = caller.user_id.as_str();
         let cache_key = self.ck.suggestions(me);
-        let uids: Vec<String> = match self.cache_mget_json(std::slice::from_ref(&cache_key)).await.remove(0) {
+        let cached: Option<Vec<String>> =
+            self.cache_mget_json(std::slice::from_ref(&cache_key)).await.remove(0);
+        telemetry::cache_answers(CacheKind::Search, std::slice::from_ref(&cached));
+        let uids: Vec<String> = match cached {
             Some(uids) => uids,
             None => {
                 let uids = self.compute_suggestions(me).await?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Caller, Profile, User};
+use crate::telemetry::{self, CacheKind};
 use crate::{ids, keys, Service};
 
 /// The prefix-search entries of a profile: its username and its display name, lower-cased.
@@ -72,6 +73,7 @@ impl Service {
                 }
             }
         }
+        telemetry::cache_lookups(CacheKind::Profile, cache_keys.len() / 2 - missing.len(), missing.len());
         if !missing.is_empty() {
             missing.sort();
             missing.dedup();
@@ -100,7 +102,9 @@ impl Service {
     pub async fn user_id_by_username(&self, username: &str) -> ServiceResult<Option<String>> {
         let name = username.to_lowercase();
         let cache_key = self.ck.username(&name);
-        if let Some(uid) = self.cache_get(&cache_key).await {
+        let cached = self.cache_get(&cache_key).await;
+        telemetry::cache_lookups(CacheKind::Username, cached.is_some() as usize, cached.is_none() as usize);
+        if let Some(uid) = cached {
             return Ok(Some(String::from_utf8_lossy(&uid).into_owned()));
         }
         let Some(claim) = self.store.get(&keys::username_claim(&name)).await? else { return Ok(None) };

@@ -6,14 +6,18 @@
 //! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
 //! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
 //!
-//! Beside the queue, each instance sweeps unattached uploads and rolls the analytics up into
-//! the store periodically.
+//! Beside the queue, each instance periodically sweeps unattached uploads, rolls the
+//! analytics up into the store and samples the queue's depth for the metrics.
+//!
+//! Each job runs as a `usage::Workload::Job` of its kind, so the capacity it consumes is
+//! charged to it, and is measured (`jobs`).
 #![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
+use roost_engines::usage::Workload;
 use roost_service::jobs::{Job, QueueMessage};
 use roost_service::{Service, ServiceResult};
 use tokio::sync::watch;
@@ -27,6 +31,10 @@ const BATCH: usize = 32;
 const BLOCK: Duration = Duration::from_millis(500);
 /// How long to wait before trying the queue again after it failed.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// How often the queue's depth is sampled.
+const DEPTH_EVERY: Duration = Duration::from_secs(5);
+
+mod meter;
 
 /// The running workers of this instance.
 pub struct Workers {
@@ -38,12 +46,24 @@ pub struct Workers {
 pub fn spawn(service: Service) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let consumer = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
-    let sweeping = tokio::spawn(sweep_media(service.clone(), stopped.clone()));
-    let rolling_up = tokio::spawn(roll_up_stats(service.clone(), stopped.clone()));
+    let sweeping = tokio::spawn(periodically(
+        service.media_sweep_interval(),
+        stopped.clone(),
+        service.clone(),
+        sweep_media,
+    ));
+    let rolling_up = tokio::spawn(periodically(
+        service.stats_rollup_interval(),
+        stopped.clone(),
+        service.clone(),
+        roll_up_stats,
+    ));
+    let sampling = tokio::spawn(periodically(DEPTH_EVERY, stopped.clone(), service.clone(), sample_depth));
     let task = tokio::spawn(async move {
         run(service, consumer, stopped).await;
         let _ = sweeping.await;
         let _ = rolling_up.await;
+        let _ = sampling.await;
     });
     Workers { stop, task }
 }
@@ -98,37 +118,47 @@ async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bo
     }
 }
 
-/// The periodic sweep of uploads attached to nothing in time (see `sweep_unattached_media`):
-/// every instance runs it, which is harmless (each image goes in one conditional
-/// transaction) and needs no leader.
-async fn sweep_media(service: Service, mut stopped: watch::Receiver<bool>) {
-    let every = service.media_sweep_interval();
+/// Runs `task` every `period` until told to stop. Every instance runs each periodic task:
+/// none needs a leader (see each task).
+async fn periodically<Fut>(
+    period: Duration,
+    mut stopped: watch::Receiver<bool>,
+    service: Service,
+    task: fn(Service) -> Fut,
+) where
+    Fut: std::future::Future<Output = ()>,
+{
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(period) => {}
             changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
         }
-        match service.sweep_unattached_media().await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "unattached uploads removed"),
-            Err(err) => tracing::warn!(%err, "sweeping unattached uploads failed; will retry"),
-        }
+        task(service.clone()).await;
     }
 }
 
-/// The periodic roll-up of the analytics from the cache into the store (see
-/// `roll_up_stats`): every instance runs it; it only ever raises stored figures, so running
-/// it twice is harmless and needs no leader.
-async fn roll_up_stats(service: Service, mut stopped: watch::Receiver<bool>) {
-    let every = service.stats_rollup_interval();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
-        }
-        if let Err(err) = service.roll_up_stats().await {
-            tracing::warn!(%err, "rolling the analytics up failed; will retry");
-        }
+/// The sweep of uploads attached to nothing in time (see `sweep_unattached_media`): running
+/// it on every instance is harmless, as each image goes in one conditional transaction.
+async fn sweep_media(service: Service) {
+    match service.sweep_unattached_media().await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "unattached uploads removed"),
+        Err(err) => tracing::warn!(%err, "sweeping unattached uploads failed; will retry"),
+    }
+}
+
+/// The roll-up of the analytics from the cache into the store (see `roll_up_stats`): it
+/// only ever raises stored figures, so running it on every instance is harmless.
+async fn roll_up_stats(service: Service) {
+    if let Err(err) = service.roll_up_stats().await {
+        tracing::warn!(%err, "rolling the analytics up failed; will retry");
+    }
+}
+
+/// Samples the queue's depth (jobs queued and not yet acknowledged) into its gauge.
+async fn sample_depth(service: Service) {
+    if let Ok(depth) = service.pending_jobs().await {
+        meter::queue_depth(depth);
     }
 }
 
@@ -163,18 +193,27 @@ fn in_order_lanes(batch: Vec<QueueMessage>) -> Vec<Vec<QueueMessage>> {
 }
 
 async fn run_one(service: &Service, message: QueueMessage) {
-    let outcome = match Job::decode(&message.payload) {
-        Ok(job) => service.run_job(job).await,
-        Err(err) => Err(err),
+    let run = meter::JobRun::start(&message);
+    let (run, outcome) = match Job::decode(&message.payload) {
+        Ok(job) => {
+            let run = run.of(&job);
+            (run, Workload::Job(job.kind().to_string()).scope(service.run_job(job)).await)
+        }
+        Err(err) => (run, Err(err)),
     };
     let done = match outcome {
-        Ok(()) => true,
+        Ok(()) => {
+            run.succeeded();
+            true
+        }
         Err(err) if message.deliveries >= MAX_DELIVERIES => {
             tracing::error!(%err, id = %message.id, "job failed too often; dropping it");
+            run.dead_lettered();
             true
         }
         Err(err) => {
             tracing::warn!(%err, id = %message.id, deliveries = message.deliveries, "job failed; will retry");
+            run.failed();
             false
         }
     };

@@ -1,19 +1,28 @@
-//! Operations endpoints (no auth): liveness, readiness, the OpenAPI document.
+//! Operations endpoints: liveness, readiness, the OpenAPI document (no auth), and the
+//! DynamoDB cost per route (moderators). `GET /metrics` is not here: it is Prometheus
+//! text, not part of the JSON API (see `telemetry`).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Extension;
+use roost_service::cost::CostReport;
 use roost_service::Service;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::Auth;
 use crate::openapi::Served;
 
 /// Operations, for `super::all` to merge.
 pub(crate) fn router() -> OpenApiRouter<Service> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(openapi))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi))
+        .routes(routes!(cost))
 }
 
 /// 200 while the process runs.
@@ -53,4 +62,14 @@ pub async fn readyz(State(service): State<Service>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200)))]
 pub async fn openapi(Extension(Served(document)): Extension<Served>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], document)
+}
+
+/// Moderators only: the DynamoDB cost of each route (and background job kind) from the
+/// capacity consumed since this instance started, at the configured on-demand prices;
+/// routes dearest per 1,000 requests first. On the embedded store the units are what
+/// DynamoDB would have charged for the same calls.
+#[utoipa::path(get, path = "/api/admin/cost", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, body = CostReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn cost(State(service): State<Service>, Auth(caller): Auth) -> ApiResult<axum::Json<CostReport>> {
+    Ok(axum::Json(service.cost_report(&caller).await?))
 }

@@ -40,6 +40,7 @@ mod hyperloglog;
 mod pubsub;
 mod queue;
 mod reply;
+mod server_stats;
 mod sets;
 mod slots;
 mod sorted_sets;

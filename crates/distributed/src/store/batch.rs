@@ -99,7 +99,7 @@ impl DynamoStore {
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
                 .send()
                 .await
                 .map_err(|e| sdk_error("BatchGetItem", e))?;
@@ -133,7 +133,7 @@ impl DynamoStore {
                 .client
                 .batch_write_item()
                 .request_items(&self.table, pending)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
                 .send()
                 .await
                 .map_err(|e| sdk_error("BatchWriteItem", e))?;

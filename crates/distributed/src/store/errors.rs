@@ -52,6 +52,15 @@ where
     if let Some(service) = err.as_service_error() {
         match service.code() {
             Some("ConditionalCheckFailedException") => return EngineError::ConditionFailed,
+            Some(
+                code @ ("ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"),
+            ) => {
+                // Only throttling that outlasted the SDK's own retries reaches here.
+                metrics::counter!("roost_dynamodb_throttled_requests_total", "op" => operation.to_owned(), "code" => code.to_owned())
+                    .increment(1);
+            }
             Some("ValidationException") => {
                 return EngineError::Invalid(format!(
                     "dynamodb {operation}: {}",

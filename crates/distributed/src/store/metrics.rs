@@ -1,12 +1,15 @@
-//! Consumed capacity per operation kind, summed over the life of the handle.
+//! Consumed capacity per operation kind, summed over the life of the handle, and handed on
+//! to `roost_engines::usage` (the exported metrics and the cost per route).
 //!
-//! Every request asks for `ReturnConsumedCapacity=TOTAL`; the units it reports (table plus
-//! indexes) are added here so that the metrics endpoint can show where the bill comes from.
-//! Counters are lock-free because every request of every task records into them.
+//! Every request asks for `ReturnConsumedCapacity=INDEXES`; the units it reports are
+//! split between the table and each GSI when DynamoDB gives that breakdown (an emulator
+//! may give only the total, which then goes to the index the request read). Counters are
+//! lock-free because every request of every task records into them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::ConsumedCapacity;
+use roost_engines::{usage, Index};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OpKind {
@@ -34,6 +37,10 @@ impl OpKind {
         OpKind::BatchWrite,
     ];
 
+    fn is_read(self) -> bool {
+        matches!(self, OpKind::Get | OpKind::Query | OpKind::Scan | OpKind::BatchGet)
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             OpKind::Get => "get",
@@ -50,15 +57,59 @@ impl OpKind {
 }
 
 /// Capacity units per `OpKind`, each an `f64` kept as its bits in an atomic.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Capacity {
+    table: String,
     units: [AtomicU64; OpKind::ALL.len()],
 }
 
+/// The `index` label of a GSI DynamoDB names.
+fn index_label(name: &str) -> &'static str {
+    match name {
+        "gsi1" => "gsi1",
+        "gsi2" => "gsi2",
+        _ => "other",
+    }
+}
+
+fn label_of(index: Index) -> &'static str {
+    match index {
+        Index::Table => "table",
+        Index::Gsi1 => "gsi1",
+        Index::Gsi2 => "gsi2",
+    }
+}
+
 impl Capacity {
+    pub(crate) fn new(table: &str) -> Self {
+        Capacity { table: table.to_string(), units: Default::default() }
+    }
+
+    /// Records what a request on the table (or, for a query, `index`) consumed.
     pub(crate) fn record(&self, kind: OpKind, consumed: Option<&ConsumedCapacity>) {
-        if let Some(units) = consumed.and_then(|c| c.capacity_units) {
+        self.record_on(kind, Index::Table, consumed);
+    }
+
+    pub(crate) fn record_on(&self, kind: OpKind, index: Index, consumed: Option<&ConsumedCapacity>) {
+        let Some(consumed) = consumed else { return };
+        if let Some(units) = consumed.capacity_units {
             self.add(kind, units);
+        }
+        let mut parts: Vec<(&'static str, f64)> = Vec::new();
+        if let Some(units) = consumed.table.as_ref().and_then(|t| t.capacity_units) {
+            parts.push(("table", units));
+        }
+        for (name, capacity) in consumed.global_secondary_indexes.iter().flatten() {
+            if let Some(units) = capacity.capacity_units {
+                parts.push((index_label(name), units));
+            }
+        }
+        if parts.is_empty() {
+            parts.extend(consumed.capacity_units.map(|units| (label_of(index), units)));
+        }
+        for (label, units) in parts {
+            let (read, write) = if kind.is_read() { (units, 0.0) } else { (0.0, units) };
+            usage::record(&self.table, label, read, write);
         }
     }
 
@@ -90,7 +141,7 @@ mod tests {
 
     #[test]
     fn records_add_up_per_kind() {
-        let capacity = Capacity::default();
+        let capacity = Capacity::new("t");
         let half = ConsumedCapacity::builder().capacity_units(0.5).build();
         capacity.record(OpKind::Get, Some(&half));
         capacity.record(OpKind::Get, Some(&half));

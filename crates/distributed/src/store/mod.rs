@@ -122,7 +122,8 @@ impl DynamoStore {
             loader = loader.endpoint_url(endpoint);
         }
         let sdk_config = customize(loader).load().await;
-        Ok(DynamoStore { client: Client::new(&sdk_config), table: cfg.table, capacity: Default::default() })
+        let capacity = std::sync::Arc::new(Capacity::new(&cfg.table));
+        Ok(DynamoStore { client: Client::new(&sdk_config), table: cfg.table, capacity })
     }
 
     /// Name of the table this store reads and writes.
@@ -143,7 +144,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key_map(key)))
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
@@ -171,7 +172,7 @@ impl DynamoStore {
             .condition_expression(format!("{ttl} <= {now_value}"))
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await;
         match result {
@@ -212,7 +213,7 @@ impl Store for DynamoStore {
             .set_condition_expression(condition)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
         let out = retry_conflicts(|| request.clone().send()).await.map_err(|e| sdk_error("PutItem", e))?;
         self.capacity.record(OpKind::Put, out.consumed_capacity.as_ref());
         Ok(())
@@ -235,7 +236,7 @@ impl Store for DynamoStore {
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
                 .return_values(ReturnValue::AllNew)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
             let result = retry_conflicts(|| request.clone().send()).await;
             match result {
                 Ok(out) => {
@@ -274,7 +275,7 @@ impl Store for DynamoStore {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
         let out = retry_conflicts(|| request.clone().send()).await.map_err(|e| sdk_error("DeleteItem", e))?;
         self.capacity.record(OpKind::Delete, out.consumed_capacity.as_ref());
         match out.attributes {

@@ -91,7 +91,7 @@ impl DynamoStore {
                 .consistent_read(true)
                 .limit(limit)
                 .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
                 .send()
                 .await
                 .map_err(|e| sdk_error("Scan", e))?;
@@ -143,11 +143,11 @@ impl DynamoStore {
             .consistent_read(index == Index::Table)
             .set_limit(limit)
             .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await
             .map_err(|e| sdk_error("Query", e))?;
-        self.capacity.record(OpKind::Query, out.consumed_capacity.as_ref());
+        self.capacity.record_on(OpKind::Query, index, out.consumed_capacity.as_ref());
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 

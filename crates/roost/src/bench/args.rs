@@ -149,6 +149,10 @@ pub struct BenchArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// A moderator's session token: the run's DynamoDB cost per route is read from
+    /// `GET /api/admin/cost` before and after it and printed (embedded servers estimate it).
+    #[arg(long, value_name = "TOKEN")]
+    pub cost_token: Option<String>,
     /// Write the latency distribution as an SVG plot.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,

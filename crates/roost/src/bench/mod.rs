@@ -4,10 +4,12 @@
 //! `seed` registers a social graph's users, their posts and follows, and saves what it made
 //! to a state file. `bench` seeds (or reuses a state file), measures `/healthz` at the
 //! chosen concurrency for a short phase, then runs the workload and reports per-operation
-//! throughput and latency percentiles, as a table, JSON, and optionally an SVG plot.
+//! throughput and latency percentiles, as a table, JSON, and optionally an SVG plot; with
+//! a moderator's token, also the run's DynamoDB cost per route (`cost`).
 
 mod args;
 mod client;
+mod cost;
 mod delivery;
 mod fanout;
 mod graph;
@@ -167,6 +169,10 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         .unwrap_or((args.duration / 6).clamp(Duration::from_secs(1), Duration::from_secs(5)));
     eprintln!("healthz: {healthz_duration:?} at {} connections", args.connections);
     let seed = args.graph.rng_seed;
+    let cost_before = match &args.cost_token {
+        Some(token) => Some(cost::read(&target, token).await?),
+        None => None,
+    };
     let healthz =
         workload::run(&target, &state, Mix::Healthz, args.connections, healthz_duration, None, seed).await?;
     eprintln!("{}: {:?} at {} connections", args.workload.name(), args.duration, args.connections);
@@ -196,6 +202,14 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     };
 
+    let cost_after = match &args.cost_token {
+        Some(token) => Some(cost::read(&target, token).await?),
+        None => None,
+    };
+    let costs = cost_before.zip(cost_after);
+    if let (Some((before, after)), true) = (&costs, args.json) {
+        extra.insert("cost".into(), cost::to_json(before, after));
+    }
     let report = Report {
         target: target.url.clone(),
         workload: args.workload.name(),
@@ -209,6 +223,10 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
         print!("{}", report.to_text());
+        match &costs {
+            Some((before, after)) => print!("{}", cost::table(before, after)),
+            None => eprintln!("{}", cost::HOW),
+        }
     }
     if let Some(path) = &args.plot {
         let mut series: Vec<(&str, &histogram::Histogram)> = Vec::new();
