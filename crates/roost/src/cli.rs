@@ -29,6 +29,9 @@ pub enum Command {
     /// Administer accounts (moderators, suspensions) on the engines `serve` would use.
     #[command(subcommand)]
     Admin(crate::admin::AdminCommand),
+    /// The job queue and its dead letters (list, replay) on the engines `serve` would use.
+    #[command(subcommand)]
+    Jobs(crate::jobs::JobsCommand),
 }
 
 /// `serve`'s own flags, and one flag per setting (see `config`).

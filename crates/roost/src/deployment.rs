@@ -1,6 +1,10 @@
 //! The deployment: which engines this process runs on, opened from the settings. Each engine is
 //! picked on its own: a DynamoDB table selects the DynamoDB store, a Redis URL the Redis cache,
 //! an S3 bucket S3 media; anything not configured runs embedded under the data directory.
+//!
+//! Redis must keep its data across a restart (AOF or RDB), since it holds the only copy of a
+//! queued job until a worker runs it; without, opening fails unless `allow_volatile_cache`
+//! (docs/reliability-jobs.md).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +39,9 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
     let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
         Some(url) => {
             let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
-            Arc::new(RedisCache::connect(config).await.context("connecting to Redis")?)
+            let cache = RedisCache::connect(config).await.context("connecting to Redis")?;
+            check_persistence(&cache, settings.service.allow_volatile_cache).await?;
+            Arc::new(cache)
         }
         None => Arc::new(
             MemoryCache::open(&dir.join("queue.db"), settings.process.cache_max_mib * 1024 * 1024)
@@ -57,6 +63,32 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
         None => Arc::new(local_media(&dir.join("media")).context("opening the media folder")?),
     };
     Ok(Engines { store, cache, media })
+}
+
+/// Refuses a Redis that would lose queued jobs on a restart, unless told to accept it.
+async fn check_persistence(cache: &RedisCache, allow_volatile: bool) -> anyhow::Result<()> {
+    let persistence = cache.persistence().await.context("asking Redis about its persistence")?;
+    if persistence.is_durable() {
+        return Ok(());
+    }
+    let rdb = match persistence.rdb {
+        Some(on) => on.to_string(),
+        None => "unknown (CONFIG refused)".into(),
+    };
+    if allow_volatile {
+        tracing::warn!(
+            rdb,
+            "Redis keeps nothing across a restart (no AOF, no RDB); allow_volatile_cache is set, \
+             so likes are written to the store before they are acknowledged"
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "Redis has neither AOF nor RDB persistence on (aof: false, rdb: {rdb}): a restart of it would \
+         lose the queued jobs of acknowledged writes. Turn on `appendonly yes` (or RDB snapshots), or \
+         set allow_volatile_cache = true to run anyway (likes are then written to the store before \
+         they are acknowledged)"
+    )
 }
 
 fn dynamo_config(e: &EngineSettings, table: &str) -> DynamoConfig {

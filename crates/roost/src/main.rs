@@ -1,6 +1,6 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
 //! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server; `admin`
-//! administers accounts.
+//! administers accounts; `jobs` shows and replays the job queue's dead letters.
 
 mod admin;
 mod bench;
@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod deployment;
 mod http_server;
+mod jobs;
 mod serve;
 
 use clap::Parser;
@@ -26,6 +27,7 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Seed(args) => bench::run_seed(args).await,
             cli::Command::Bench(args) => bench::run_bench(args).await,
             cli::Command::Admin(command) => admin::run(command).await,
+            cli::Command::Jobs(command) => jobs::run(command).await,
         }
     })
 }

@@ -13,6 +13,7 @@ mod cached;
 pub mod comments;
 pub mod config;
 pub mod cursor;
+pub mod dead_letters;
 mod decoded;
 mod erasure;
 pub mod error;
