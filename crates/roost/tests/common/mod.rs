@@ -57,6 +57,12 @@ impl Setup {
         Setup::with_engines(distributed())
     }
 
+    /// A fresh deployment on the embedded engines whatever the mode (to add one engine of
+    /// the test's own by its variable, say).
+    pub fn embedded() -> Setup {
+        Setup::with_engines(false)
+    }
+
     /// A fresh deployment on DynamoDB + Redis + S3 whatever the mode (for tests of several
     /// instances sharing one deployment, which only the distributed engines allow).
     pub fn distributed() -> Setup {
@@ -203,14 +209,23 @@ impl Server {
     /// Runs `roost admin ARGS...` on this server's engines (its data dir, or its table,
     /// Redis and bucket), as an operator would beside the running server.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        self.operator("admin", args)
+    }
+
+    /// Runs `roost jobs ARGS...` on this server's engines, as `admin` does.
+    pub fn jobs(&self, args: &[&str]) -> std::process::Output {
+        self.operator("jobs", args)
+    }
+
+    fn operator(&self, subcommand: &str, args: &[&str]) -> std::process::Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
         // The setup's arguments are `serve` and then its engine flags.
-        command.arg("admin").args(args).args(&self.setup.args[1..]);
+        command.arg(subcommand).args(args).args(&self.setup.args[1..]);
         for (k, v) in &self.setup.env {
             command.env(k, v);
         }
         command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
-        command.output().expect("running roost admin")
+        command.output().expect("running roost")
     }
 }
 
