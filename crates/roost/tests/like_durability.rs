@@ -151,10 +151,11 @@ impl VolatileRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server (scripts/services.sh installs it)");
-        let url = format!("redis://127.0.0.1:{port}");
+        // Held from here, so that a failure below still stops it (see `Drop`).
+        let redis = VolatileRedis { child, url: format!("redis://127.0.0.1:{port}") };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return VolatileRedis { child, url };
+                return redis;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
