@@ -101,6 +101,18 @@ pub trait Cache: Send + Sync + 'static {
     async fn scard_many(&self, keys: &[String]) -> EngineResult<Vec<u64>>;
     /// `SISMEMBER` of many (key, member) pairs in one round trip (a pipeline in Redis).
     async fn sismember_many(&self, pairs: &[(String, String)]) -> EngineResult<Vec<bool>>;
+    /// Atomically, and only when `key` exists: `SADD key member` (`present`) or
+    /// `SREM key member`, then `PEXPIRE key ttl`; a missing key stays missing. Answers `None`
+    /// for a missing key, else whether the member changed and the set's new `SCARD`. A small
+    /// Lua script in Redis: a set that expires between a check and a write cannot come back
+    /// without the members it was loaded with, and a set in use never expires.
+    async fn supdate_if_exists(
+        &self,
+        key: &str,
+        member: &str,
+        present: bool,
+        ttl: Duration,
+    ) -> EngineResult<Option<(bool, u64)>>;
 
     // --- hashes ---
     /// `HINCRBY`: the field's new value.
@@ -151,6 +163,11 @@ pub trait Cache: Send + Sync + 'static {
         min_idle: Duration,
         count: usize,
     ) -> EngineResult<Vec<QueueMessage>>;
+    /// `XRANGE stream - + COUNT count`: the oldest entries, delivered or not, in id order
+    /// (`deliveries` is 0: a range read delivers nothing).
+    async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>>;
+    /// `XDEL`: removes entries whatever their state; how many existed.
+    async fn xdel(&self, stream: &str, ids: &[String]) -> EngineResult<u64>;
     /// `XLEN`: entries not yet acknowledged, delivered or not (the queue's depth, for
     /// metrics and tests).
     async fn xlen(&self, stream: &str) -> EngineResult<u64>;

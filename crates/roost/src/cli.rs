@@ -35,6 +35,9 @@ pub enum Command {
     Backup(crate::backup::BackupArgs),
     /// Load a backup into an empty deployment (the same engines or the other ones).
     Restore(crate::backup::RestoreArgs),
+    /// The job queue and its dead letters (list, replay) on the engines `serve` would use.
+    #[command(subcommand)]
+    Jobs(crate::jobs::JobsCommand),
 }
 
 /// `serve`'s own flags, and one flag per setting (see `config`).

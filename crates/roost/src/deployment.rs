@@ -7,6 +7,10 @@
 //! A serving store is wrapped in the metering decorator: DynamoDB reports its own capacity,
 //! the embedded store is billed by estimate with DynamoDB's rules. With Redis, its `INFO` is
 //! polled for the metrics.
+//!
+//! Redis must keep its data across a restart (AOF or RDB), since it holds the only copy of a
+//! queued job until a worker runs it; without, opening fails unless `allow_volatile_cache`
+//! (docs/reliability.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,11 +40,13 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
         Some(_) => Billing::Reported,
         None => Billing::Estimated { table: EMBEDDED_TABLE.into() },
     };
-    let store: Arc<dyn roost_engines::Store> = Arc::new(MeteredStore::new(open_store(settings).await?, billing));
+    let store: Arc<dyn roost_engines::Store> =
+        Arc::new(MeteredStore::new(open_store(settings).await?, billing));
     let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
         Some(url) => {
             let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };
             let cache = RedisCache::connect(config).await.context("connecting to Redis")?;
+            check_persistence(&cache, settings.service.allow_volatile_cache).await?;
             // Runs as long as the process: nothing to stop.
             drop(cache.spawn_server_stats(REDIS_STATS_EVERY));
             Arc::new(cache)
@@ -122,6 +128,32 @@ async fn protect_bucket(config: &S3Config) {
 pub fn s3_config(settings: &Settings, bucket: &str) -> S3Config {
     let e = &settings.engines;
     S3Config { bucket: bucket.to_string(), endpoint: e.s3_endpoint.clone(), region: e.aws_region.clone() }
+}
+
+/// Refuses a Redis that would lose queued jobs on a restart, unless told to accept it.
+async fn check_persistence(cache: &RedisCache, allow_volatile: bool) -> anyhow::Result<()> {
+    let persistence = cache.persistence().await.context("asking Redis about its persistence")?;
+    if persistence.is_durable() {
+        return Ok(());
+    }
+    let rdb = match persistence.rdb {
+        Some(on) => on.to_string(),
+        None => "unknown (CONFIG refused)".into(),
+    };
+    if allow_volatile {
+        tracing::warn!(
+            rdb,
+            "Redis keeps nothing across a restart (no AOF, no RDB); allow_volatile_cache is set, \
+             so likes are written to the store before they are acknowledged"
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "Redis has neither AOF nor RDB persistence on (aof: false, rdb: {rdb}): a restart of it would \
+         lose the queued jobs of acknowledged writes. Turn on `appendonly yes` (or RDB snapshots), or \
+         set allow_volatile_cache = true to run anyway (likes are then written to the store before \
+         they are acknowledged)"
+    )
 }
 
 fn dynamo_config(e: &EngineSettings, table: &str) -> DynamoConfig {

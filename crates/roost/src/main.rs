@@ -1,7 +1,7 @@
 //! `roost`: the one binary. `serve` runs the social network (embedded engines by default,
 //! DynamoDB + Redis + S3 when configured); `seed` and `bench` drive a running server; `admin`
 //! administers accounts; `check` recounts the counters; `backup` and `restore` copy a
-//! deployment out and back in.
+//! deployment out and back in; `jobs` shows and replays the job queue's dead letters.
 
 mod admin;
 mod backup;
@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod deployment;
 mod http_server;
+mod jobs;
 mod serve;
 
 use clap::Parser;
@@ -32,6 +33,7 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Check(args) => check::run(args).await,
             cli::Command::Backup(args) => backup::run_backup(args).await,
             cli::Command::Restore(args) => backup::run_restore(args).await,
+            cli::Command::Jobs(command) => jobs::run(command).await,
         }
     })
 }

@@ -17,6 +17,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let service = roost_service::Service::new(engines, settings.service.clone())
         .await
         .context("starting the service")?;
+    if settings.engines.redis_url.is_none() {
+        // The in-process cache is this instance's alone, and died with its predecessor: every
+        // job still queued is orphaned, and the like sets that answered for them are gone.
+        // Run them before serving, so no read misses an acknowledged write.
+        let ran = roost_workers::run_orphaned_jobs(&service).await;
+        if ran > 0 {
+            info!(jobs = ran, "ran the jobs a previous run left in the queue");
+        }
+    }
     let workers = roost_workers::spawn(service.clone());
 
     let public_metrics = settings.process.metrics_listen.is_none().then(|| telemetry.clone());

@@ -42,7 +42,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::Caller;
-use crate::{time, Service};
+use crate::{telemetry, time, Service};
 
 /// Days a day's sketch and counters stay in the cache (the roll-up has them long before).
 pub const LIVE_DAYS: i64 = 8;
@@ -239,6 +239,7 @@ impl Pseudonyms {
 impl Service {
     /// Counts one activity today. Never waits, never fails.
     pub(crate) fn count_activity(&self, activity: Activity) {
+        telemetry::engagement(activity);
         let day = day_of(time::now_secs());
         if self.tally.record(|p| *p.counts.entry((day, activity)).or_default() += 1) {
             self.schedule_flush();

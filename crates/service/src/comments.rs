@@ -21,7 +21,6 @@ use crate::model::NotificationKind;
 use crate::model::{Caller, Comment, Paged, StoredComment};
 use crate::notifications::NewNotification;
 use crate::posts::MAX_TEXT;
-use crate::telemetry;
 use crate::trending::Engagement;
 use crate::{ids, keys, time, Service};
 
@@ -112,7 +111,6 @@ impl Service {
             return Ok(Comment { held: true, ..present(stored, (&author).into()) });
         }
         self.commit_comment(&stored, &path, &post.author_id, parent.as_ref(), Vec::new()).await?;
-        telemetry::engagement(telemetry::Engagement::Comment);
         Ok(present(stored, (&author).into()))
     }
 

@@ -36,6 +36,10 @@ pub struct ServiceConfig {
     pub job_claim_idle_secs: u64,
     /// Concurrent jobs per instance.
     pub worker_concurrency: usize,
+    /// Run on a Redis that keeps nothing across a restart (no AOF, no RDB): refused
+    /// otherwise. Likes and unlikes are then written to the store before they are
+    /// acknowledged, since the queue could lose their jobs.
+    pub allow_volatile_cache: bool,
     /// Comma-separated words (case-insensitive, whole words) that hold a post or comment
     /// for review instead of publishing it; empty: no screening.
     pub screening_words: String,
@@ -83,6 +87,7 @@ impl Default for ServiceConfig {
             fanout_threshold: 10_000,
             job_claim_idle_secs: 30,
             worker_concurrency: 4,
+            allow_volatile_cache: false,
             screening_words: String::new(),
             rate_limits: true,
             limit_sign_in_failures: 10,

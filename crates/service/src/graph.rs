@@ -12,7 +12,6 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::limits::Limit;
 use crate::model::{Caller, FollowState, NotificationKind, Paged, User};
 use crate::notifications::NewNotification;
-use crate::telemetry;
 use crate::{ids, keys, Service};
 
 /// Which side of the graph a list shows.
@@ -73,7 +72,6 @@ impl Service {
         match self.store.transact_write(ops).await {
             Ok(()) => {
                 self.count_activity(Activity::Follow);
-                telemetry::engagement(telemetry::Engagement::Follow);
                 self.forget_profiles(&[me, &target.id]).await;
                 let note = NewNotification::new(NotificationKind::Follow, me).once(format!("follow#{me}"));
                 self.notify(&target.id, note).await;

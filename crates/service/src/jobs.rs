@@ -2,7 +2,8 @@
 //! queue (one stream, one consumer group), and how each is carried out.
 //!
 //! Every job is idempotent: a worker may die after doing a job but before acknowledging
-//! it, and then another worker does it again.
+//! it, and then another worker does it again. A job that keeps failing is moved to the dead
+//! letters (see `dead_letters`), never dropped.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use crate::Service;
 
 /// The stream's one consumer group: every instance's workers share it, so each job runs once.
 const GROUP: &str = "workers";
-const STREAM: &str = "jobs";
+pub(crate) const STREAM: &str = "jobs";
 
 /// Work queued for the workers, serialized as JSON tagged by `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,6 +49,10 @@ pub enum Job {
         user_id: String,
         /// True for a like, false for an unlike.
         liked: bool,
+        /// When it was acknowledged (see `likes::next_like_version`): the store keeps the
+        /// latest, so jobs of one like may run in any order. 0 in jobs queued before versions.
+        #[serde(default)]
+        version: u64,
     },
     /// Erase every trace of an account whose erasure was requested (see `erasure`). The
     /// names are carried here because the profile is gone by the time the job runs.
@@ -118,6 +123,22 @@ impl Service {
         Ok(self.cache.xautoclaim(&self.ck.queue(STREAM), GROUP, consumer, idle, count).await?)
     }
 
+    /// Every job pending with any worker, whatever its idle time, now this worker's; then
+    /// the jobs no worker read yet. For an instance that is the only one on its queue (the
+    /// embedded cache) at startup, when every pending job was its dead predecessor's.
+    pub async fn claim_orphaned_jobs(
+        &self,
+        consumer: &str,
+        count: usize,
+    ) -> ServiceResult<Vec<QueueMessage>> {
+        let queue = self.ck.queue(STREAM);
+        let claimed = self.cache.xautoclaim(&queue, GROUP, consumer, Duration::ZERO, count).await?;
+        if !claimed.is_empty() {
+            return Ok(claimed);
+        }
+        Ok(self.cache.xreadgroup(&queue, GROUP, consumer, count, Duration::ZERO).await?)
+    }
+
     /// Marks job `id` done, so it is never delivered again.
     pub async fn ack_job(&self, id: &str) -> ServiceResult<()> {
         self.cache.xack(&self.ck.queue(STREAM), GROUP, &[id.to_string()]).await?;
@@ -131,6 +152,8 @@ impl Service {
 
     /// Carries out one queued job.
     pub async fn run_job(&self, job: Job) -> ServiceResult<()> {
+        #[cfg(debug_assertions)]
+        failure_on_purpose()?;
         match job {
             Job::FanOut { post_id, author_id } => self.fan_out(&post_id, &author_id).await,
             Job::Retract { post_id, author_id, media_ids } => {
@@ -140,7 +163,21 @@ impl Service {
             Job::EraseAccount { user_id, username, display_name, closed_at_ms } => {
                 self.erase_account(&user_id, &username, &display_name, closed_at_ms).await
             }
-            Job::SyncLike { post_id, user_id, liked } => self.sync_like(&post_id, &user_id, liked).await,
+            Job::SyncLike { post_id, user_id, liked, version } => {
+                self.sync_like(&post_id, &user_id, liked, version).await.map(drop)
+            }
         }
+    }
+}
+
+/// Debug builds only, for the tests of dead letters: while the file named by
+/// `ROOST_TEST_FAILING_JOBS` exists, every job fails.
+#[cfg(debug_assertions)]
+fn failure_on_purpose() -> ServiceResult<()> {
+    match std::env::var_os("ROOST_TEST_FAILING_JOBS") {
+        Some(path) if std::path::Path::new(&path).exists() => {
+            Err(ServiceError::Internal("a job failing on purpose (ROOST_TEST_FAILING_JOBS)".into()))
+        }
+        _ => Ok(()),
     }
 }

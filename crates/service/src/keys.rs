@@ -271,6 +271,10 @@ impl CacheKeys {
     pub fn queue(&self, name: &str) -> String {
         format!("{}:queue:{{{name}}}", self.ns)
     }
+    /// When queued job `id` first failed (see `dead_letters`).
+    pub fn job_first_failure(&self, id: &str) -> String {
+        format!("{}:job-failed:{{{id}}}", self.ns)
+    }
 
     // --- presence and live events (see `presence`, `events`, `stream`) ---
 

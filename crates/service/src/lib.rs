@@ -16,6 +16,7 @@ pub mod config;
 pub mod consistency;
 pub mod cost;
 pub mod cursor;
+pub mod dead_letters;
 mod decoded;
 mod erasure;
 pub mod error;

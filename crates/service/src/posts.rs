@@ -91,7 +91,6 @@ impl Service {
             return Ok(shown);
         }
         self.commit_post(&author, &stored, true, Vec::new(), ServiceError::Unauthorized).await?;
-        telemetry::engagement(telemetry::Engagement::Post);
         Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
     }
 

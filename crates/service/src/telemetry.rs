@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use metrics::Counter;
 
+use crate::analytics::Activity;
+
 /// What a cache lookup was for: the `kind` label of the hit-ratio counters.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum CacheKind {
@@ -87,26 +89,14 @@ pub(crate) fn cache_answers<T>(kind: CacheKind, answers: &[Option<T>]) {
     cache_lookups(kind, hits, answers.len() - hits);
 }
 
-/// Something users made: the engagement counters.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Engagement {
-    /// A post published.
-    Post,
-    /// A like (not an unlike).
-    Like,
-    /// A follow (not an unfollow).
-    Follow,
-    /// A comment published.
-    Comment,
-}
-
-/// Counts one `what`.
-pub(crate) fn engagement(what: Engagement) {
+/// Counts one activity (the analytics' own count of it: `Service::count_activity`).
+pub(crate) fn engagement(what: Activity) {
     let kind = match what {
-        Engagement::Post => "post",
-        Engagement::Like => "like",
-        Engagement::Follow => "follow",
-        Engagement::Comment => "comment",
+        Activity::Post => "post",
+        Activity::Like => "like",
+        Activity::Follow => "follow",
+        Activity::Comment => "comment",
+        Activity::FeedRead => "feed_read",
     };
     metrics::counter!("roost_engagement_total", "kind" => kind).increment(1);
 }

@@ -15,7 +15,8 @@ pub(crate) fn now_secs() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-pub(crate) fn rfc3339_of_millis(millis: u64) -> String {
+/// The RFC 3339 string of a moment in milliseconds since the epoch.
+pub fn rfc3339_of_millis(millis: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

@@ -3,8 +3,10 @@
 //!
 //! A job is acknowledged only after it succeeded. One that fails stays pending and is
 //! retried when a worker claims it after `job_claim_idle_secs`; the same claim rescues jobs
-//! held by a worker that died (kill -9, a lost instance). A job that keeps failing is given
-//! up after [`MAX_DELIVERIES`] so it cannot block the queue forever.
+//! held by a worker that died (kill -9, a lost instance). A job that keeps failing is moved
+//! to the dead letters after [`MAX_DELIVERIES`] (see `roost_service::dead_letters`), so it
+//! cannot block the queue forever and is not lost. [`run_orphaned_jobs`] runs a dead
+//! predecessor's jobs at once, before an instance that is alone on its queue serves.
 //!
 //! Beside the queue, each instance periodically sweeps unattached uploads, rolls the
 //! analytics up into the store and samples the queue's depth for the metrics.
@@ -23,7 +25,7 @@ use roost_service::{Service, ServiceResult};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Deliveries after which a failing job is logged and dropped.
+/// Deliveries after which a failing job is moved to the dead letters.
 pub const MAX_DELIVERIES: u64 = 10;
 /// Jobs read per round trip.
 const BATCH: usize = 32;
@@ -192,7 +194,8 @@ fn in_order_lanes(batch: Vec<QueueMessage>) -> Vec<Vec<QueueMessage>> {
     lanes
 }
 
-async fn run_one(service: &Service, message: QueueMessage) {
+/// Runs one job; true when it is done with (succeeded, or moved to the dead letters).
+async fn run_one(service: &Service, message: QueueMessage) -> bool {
     let run = meter::JobRun::start(&message);
     let (run, outcome) = match Job::decode(&message.payload) {
         Ok(job) => {
@@ -207,19 +210,80 @@ async fn run_one(service: &Service, message: QueueMessage) {
             true
         }
         Err(err) if message.deliveries >= MAX_DELIVERIES => {
-            tracing::error!(%err, id = %message.id, "job failed too often; dropping it");
-            run.dead_lettered();
-            true
+            let buried = give_up(service, &message, &err).await;
+            if buried {
+                run.dead_lettered();
+            } else {
+                run.failed();
+            }
+            buried
         }
         Err(err) => {
             tracing::warn!(%err, id = %message.id, deliveries = message.deliveries, "job failed; will retry");
             run.failed();
+            service.note_job_failure(&message.id).await;
             false
         }
     };
     if done {
         if let Err(err) = service.ack_job(&message.id).await {
             tracing::warn!(%err, id = %message.id, "acknowledging a job failed; it will run again");
+        }
+    }
+    done
+}
+
+/// A job that failed [`MAX_DELIVERIES`] times goes to the dead letters: true when it is
+/// there (and may be acknowledged); if even that fails it stays pending, to be tried again.
+async fn give_up(service: &Service, message: &QueueMessage, err: &roost_service::ServiceError) -> bool {
+    match service.dead_letter_job(message, &err.to_string()).await {
+        Ok(letter) => {
+            tracing::error!(
+                %err, id = %message.id, dead_letter = %letter.id, kind = %letter.kind,
+                deliveries = message.deliveries, "job failed too often; moved to the dead letters (roost jobs list)"
+            );
+            true
+        }
+        Err(dead) => {
+            tracing::warn!(%err, %dead, id = %message.id, "moving a failed job to the dead letters failed; will retry");
+            false
+        }
+    }
+}
+
+/// Runs, before serving, every job a dead predecessor left pending and every job nobody
+/// read yet, so that no read misses an acknowledged write still in the queue. Only for an
+/// instance alone on its queue (the embedded cache, where every pending job at startup is
+/// orphaned): with others it would take their jobs under way. A job that fails stays
+/// pending for the workers' retries; the claims stop there, so this always ends. Answers
+/// how many jobs ran.
+pub async fn run_orphaned_jobs(service: &Service) -> usize {
+    if let Err(err) = service.prepare_job_queue().await {
+        tracing::warn!(%err, "job queue not ready; orphaned jobs are left to the workers");
+        return 0;
+    }
+    let consumer = format!("startup-{}", std::process::id());
+    let mut ran = 0;
+    loop {
+        let batch = match service.claim_orphaned_jobs(&consumer, BATCH).await {
+            Ok(batch) if !batch.is_empty() => batch,
+            Ok(_) => return ran,
+            Err(err) => {
+                tracing::warn!(%err, "claiming orphaned jobs failed; they are left to the workers");
+                return ran;
+            }
+        };
+        ran += batch.len();
+        let mut all_done = true;
+        for lane in in_order_lanes(batch) {
+            for message in lane {
+                all_done &= run_one(service, message).await;
+            }
+        }
+        if !all_done {
+            // A failed job stays pending and would be claimed again at once: leave it, and
+            // whatever is behind it, to the workers rather than loop on it.
+            return ran;
         }
     }
 }

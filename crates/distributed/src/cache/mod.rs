@@ -37,6 +37,7 @@ mod connection;
 mod error;
 mod hashes;
 mod hyperloglog;
+mod persistence;
 mod pubsub;
 mod queue;
 mod reply;
@@ -57,6 +58,7 @@ use fred::prelude::ClientLike;
 use roost_engines::{Cache, EngineResult, QueueMessage, Subscription};
 
 pub use config::RedisConfig;
+pub use persistence::Persistence;
 
 use connection::Connections;
 use error::{bounded, unavailable};
@@ -77,6 +79,11 @@ impl RedisCache {
         let connections = Connections::connect(&config, &builder).await?;
         let pubsub = PubSub::connect(&builder, config.connect_timeout).await?;
         Ok(RedisCache { connections: Arc::new(connections), pubsub: Arc::new(pubsub) })
+    }
+
+    /// Whether this Redis keeps its data across a restart (see `persistence`).
+    pub async fn persistence(&self) -> EngineResult<Persistence> {
+        self.run(persistence::persistence(&self.connections)).await
     }
 
     async fn run<T>(&self, call: impl Future<Output = EngineResult<T>>) -> EngineResult<T> {
@@ -185,6 +192,16 @@ impl Cache for RedisCache {
         self.run(sets::sismember_many(&self.connections, pairs)).await
     }
 
+    async fn supdate_if_exists(
+        &self,
+        key: &str,
+        member: &str,
+        present: bool,
+        ttl: Duration,
+    ) -> EngineResult<Option<(bool, u64)>> {
+        self.run(sets::supdate_if_exists(&self.connections, key, member, present, ttl)).await
+    }
+
     async fn hincrby(&self, key: &str, field: &str, delta: i64) -> EngineResult<i64> {
         self.run(hashes::hincrby(&self.connections, key, field, delta)).await
     }
@@ -249,6 +266,14 @@ impl Cache for RedisCache {
         count: usize,
     ) -> EngineResult<Vec<QueueMessage>> {
         self.run(queue::xautoclaim(&self.connections, stream, group, consumer, min_idle, count)).await
+    }
+
+    async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
+        self.run(queue::xrange(&self.connections, stream, count)).await
+    }
+
+    async fn xdel(&self, stream: &str, ids: &[String]) -> EngineResult<u64> {
+        self.run(queue::xdel(&self.connections, stream, ids)).await
     }
 
     async fn xlen(&self, stream: &str) -> EngineResult<u64> {

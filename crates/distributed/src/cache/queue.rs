@@ -161,6 +161,26 @@ pub(super) async fn xautoclaim(
         .collect()
 }
 
+pub(super) async fn xrange(c: &Connections, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let count = Some(u64::try_from(count).unwrap_or(u64::MAX));
+    let value: Value = c.pool.xrange(stream, "-", "+", count).await.map_err(unavailable)?;
+    Ok(entries_of("XRANGE", value)?
+        .into_iter()
+        .map(|(id, payload)| QueueMessage { id, payload, deliveries: 0 })
+        .collect())
+}
+
+pub(super) async fn xdel(c: &Connections, stream: &str, ids: &[String]) -> EngineResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let value: Value = c.pool.xdel(stream, ids.to_vec()).await.map_err(unavailable)?;
+    reply::count("XDEL", value)
+}
+
 pub(super) async fn xlen(c: &Connections, stream: &str) -> EngineResult<u64> {
     let value: Value = c.pool.xlen(stream).await.map_err(unavailable)?;
     reply::count("XLEN", value)

@@ -1,16 +1,34 @@
 //! Sets (who liked a post, who is online): `SADD`, `SREM`, `SISMEMBER`, `SCARD`,
-//! `SMEMBERS`, and their many-key forms.
+//! `SMEMBERS`, their many-key forms, and a script that changes a set only while it exists.
 //!
 //! `scard_many` and `sismember_many` are one pipeline: one round trip however many keys.
 //! Each command in it names one key, so in a cluster fred sends each to the node that owns
 //! that key and the keys need not share a hash slot.
 
-use fred::prelude::{SetsInterface, Value};
+use std::time::Duration;
+
+use fred::prelude::{LuaInterface, SetsInterface, Value};
 use roost_engines::EngineResult;
 
 use super::connection::Connections;
-use super::error::unavailable;
+use super::error::{unavailable, unexpected};
 use super::reply;
+use super::strings::millis;
+
+/// KEYS[1] = set, ARGV[1] = "1" to add or "0" to remove, ARGV[2] = member, ARGV[3] = TTL in
+/// ms. Nil for a missing set (left missing), else {changed, SCARD}: one script, so the set
+/// cannot expire between the check and the write.
+const UPDATE_IF_EXISTS: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local changed
+if ARGV[1] == '1' then
+  changed = redis.call('SADD', KEYS[1], ARGV[2])
+else
+  changed = redis.call('SREM', KEYS[1], ARGV[2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {changed, redis.call('SCARD', KEYS[1])}
+"#;
 
 pub(super) async fn sadd(c: &Connections, key: &str, members: &[String]) -> EngineResult<u64> {
     if members.is_empty() {
@@ -76,4 +94,21 @@ pub(super) async fn sismember_many(c: &Connections, pairs: &[(String, String)]) 
         .into_iter()
         .map(|r| reply::flag("SISMEMBER", r.map_err(unavailable)?))
         .collect()
+}
+
+pub(super) async fn supdate_if_exists(
+    c: &Connections,
+    key: &str,
+    member: &str,
+    present: bool,
+    ttl: Duration,
+) -> EngineResult<Option<(bool, u64)>> {
+    let args = vec![if present { "1" } else { "0" }.to_string(), member.to_string(), millis(ttl).to_string()];
+    let value: Value = c.pool.eval(UPDATE_IF_EXISTS, key, args).await.map_err(unavailable)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    let [changed, card] = <[Value; 2]>::try_from(reply::array("SUPDATE", value)?)
+        .map_err(|values| unexpected("SUPDATE", &Value::Array(values)))?;
+    Ok(Some((reply::count("SUPDATE", changed)? == 1, reply::count("SUPDATE", card)?)))
 }

@@ -119,7 +119,7 @@ fn px(ttl: Duration) -> Expiration {
 
 /// Whole milliseconds, rounded up: Redis refuses `PX 0`, and a TTL shorter than a
 /// millisecond still means "almost at once", not "never".
-fn millis(ttl: Duration) -> i64 {
+pub(super) fn millis(ttl: Duration) -> i64 {
     let ms = ttl.as_nanos().div_ceil(1_000_000).max(1);
     i64::try_from(ms).unwrap_or(i64::MAX)
 }

@@ -100,6 +100,32 @@ impl Keyspace {
         found
     }
 
+    /// Changes a live key of type `T` and gives it a new TTL, under one lock; `None` (and
+    /// nothing created) when the key is missing (see `Cache::supdate_if_exists`).
+    pub fn write_if_exists<T: Typed, R>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<Option<R>, WrongType> {
+        let now = Instant::now();
+        let at = deadline(now, ttl);
+        let mut shard = self.shard(key);
+        if !shard.contains(key, now) {
+            return Ok(None);
+        }
+        let result = shard.write(key, now, f)?;
+        let wake = shard.next_expiration().is_none_or(|next| at < next);
+        // False when `f` emptied (so deleted) the collection: nothing left to expire.
+        let found = shard.expire(key, at, now);
+        shard.evict(self.shard_budget);
+        drop(shard);
+        if found && wake {
+            self.purge_wakeup.notify_one();
+        }
+        Ok(Some(result))
+    }
+
     /// A fixed-window counter under the shard's lock (see `Cache::incr_window`).
     pub fn incr_window(&self, key: &str, delta: u64, window: Duration) -> Result<(u64, Duration), WrongType> {
         let now = Instant::now();

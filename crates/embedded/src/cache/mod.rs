@@ -221,6 +221,19 @@ impl Cache for MemoryCache {
         Ok(answers)
     }
 
+    async fn supdate_if_exists(
+        &self,
+        key: &str,
+        member: &str,
+        present: bool,
+        ttl: Duration,
+    ) -> EngineResult<Option<(bool, u64)>> {
+        Ok(self.keys().write_if_exists(key, ttl, |set: &mut Set| {
+            let changed = if present { set.insert(member) } else { set.remove(member) };
+            (changed, count(set.members.len()))
+        })?)
+    }
+
     async fn hincrby(&self, key: &str, field: &str, delta: i64) -> EngineResult<i64> {
         self.keys()
             .write(key, |hash: &mut Hash| hash.incr(field, delta))?
@@ -294,6 +307,14 @@ impl Cache for MemoryCache {
         count: usize,
     ) -> EngineResult<Vec<QueueMessage>> {
         self.shared.queue.xautoclaim(stream, group, consumer, min_idle, count).await
+    }
+
+    async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
+        self.shared.queue.xrange(stream, count).await
+    }
+
+    async fn xdel(&self, stream: &str, ids: &[String]) -> EngineResult<u64> {
+        self.shared.queue.xdel(stream, ids).await
     }
 
     async fn xlen(&self, stream: &str) -> EngineResult<u64> {

@@ -309,6 +309,47 @@ impl Queue {
         .await
     }
 
+    pub async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
+        let stream = stream.to_owned();
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        self.run(move |tx| {
+            let mut select = tx.prepare_cached(
+                "SELECT ms, seq, payload FROM entries WHERE stream = ?1 ORDER BY ms, seq LIMIT ?2",
+            )?;
+            let entries = select
+                .query_map(params![stream, limit], |row| {
+                    let id = EntryId { ms: row.get(0)?, seq: row.get(1)? };
+                    Ok(QueueMessage {
+                        id: id.to_redis(),
+                        payload: row.get::<_, Vec<u8>>(2)?.into(),
+                        deliveries: 0,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(entries)
+        })
+        .await
+    }
+
+    pub async fn xdel(&self, stream: &str, ids: &[String]) -> EngineResult<u64> {
+        let ids = ids.iter().map(|id| EntryId::parse(id)).collect::<QueueResult<Vec<_>>>()?;
+        let stream = stream.to_owned();
+        self.run(move |tx| {
+            // As in Redis, a deleted entry's pending record goes too (a claim would find nothing).
+            let mut unpend =
+                tx.prepare_cached("DELETE FROM pending WHERE stream = ?1 AND ms = ?2 AND seq = ?3")?;
+            let mut delete =
+                tx.prepare_cached("DELETE FROM entries WHERE stream = ?1 AND ms = ?2 AND seq = ?3")?;
+            let mut deleted = 0;
+            for id in ids {
+                unpend.execute(params![stream, id.ms, id.seq])?;
+                deleted += delete.execute(params![stream, id.ms, id.seq])? as u64;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
     pub async fn xlen(&self, stream: &str) -> EngineResult<u64> {
         let stream = stream.to_owned();
         let len: i64 = self

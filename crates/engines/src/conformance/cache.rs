@@ -43,6 +43,7 @@ macro_rules! cache_conformance_tests {
             zremrangebyrank_caps_to_the_highest,
             sets_add_remove_and_query,
             set_batch_queries_treat_missing_keys_as_empty,
+            supdate_if_exists_changes_only_existing_sets_and_refreshes_the_ttl,
             hincrby_and_hgetall,
             pfadd_and_pfcount_estimate_distinct_elements,
             pfcount_of_several_keys_counts_their_union,
@@ -55,6 +56,7 @@ macro_rules! cache_conformance_tests {
             xreadgroup_wakes_on_xadd,
             pending_messages_are_reclaimed_not_reread,
             xack_counts_pending_and_deletes,
+            xrange_reads_without_delivering_and_xdel_removes,
             ping_answers,
         );
     };
@@ -450,6 +452,36 @@ pub async fn set_batch_queries_treat_missing_keys_as_empty(cache: Arc<dyn Cache>
     Ok(())
 }
 
+/// `supdate_if_exists` adds or removes a member of an existing set and renews its TTL;
+/// it leaves a missing set missing.
+pub async fn supdate_if_exists_changes_only_existing_sets_and_refreshes_the_ttl(
+    cache: Arc<dyn Cache>,
+) -> EngineResult<()> {
+    let p = unique_prefix("supdate");
+    let (key, missing) = (format!("{p}:likes"), format!("{p}:missing"));
+    let long = Duration::from_secs(60);
+    assert_eq!(cache.supdate_if_exists(&missing, "u1", true, long).await?, None);
+    assert!(!cache.exists(&missing).await?, "a missing set is not created");
+    assert_eq!(cache.supdate_if_exists(&missing, "u1", false, long).await?, None);
+
+    cache.sadd(&key, &strings(&["~marker", "u1"])).await?;
+    cache.expire(&key, TTL).await?;
+    assert_eq!(cache.supdate_if_exists(&key, "u2", true, long).await?, Some((true, 3)));
+    assert_eq!(cache.supdate_if_exists(&key, "u2", true, long).await?, Some((false, 3)), "already in");
+    assert_eq!(cache.supdate_if_exists(&key, "u1", false, long).await?, Some((true, 2)));
+    assert_eq!(cache.supdate_if_exists(&key, "u9", false, long).await?, Some((false, 2)), "never in");
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(sorted(cache.smembers(&key).await?), strings(&["u2", "~marker"]), "the TTL was renewed");
+
+    let short = format!("{p}:short");
+    cache.sadd(&short, &strings(&["~marker"])).await?;
+    assert_eq!(cache.supdate_if_exists(&short, "u1", true, TTL).await?, Some((true, 2)));
+    tokio::time::sleep(PAST_TTL).await;
+    assert!(!cache.exists(&short).await?, "the given TTL applies");
+    assert_eq!(cache.supdate_if_exists(&short, "u1", true, TTL).await?, None, "expired is missing");
+    Ok(())
+}
+
 /// `HINCRBY` counts from 0 and `HGETALL` returns every field's value.
 pub async fn hincrby_and_hgetall(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let key = format!("{}:counters", unique_prefix("hash"));
@@ -695,6 +727,27 @@ pub async fn xack_counts_pending_and_deletes(cache: Arc<dyn Cache>) -> EngineRes
     assert_eq!(cache.xlen(&stream).await?, 0);
     let seen: HashSet<String> = ids(&read).into_iter().chain(ids(&rest)).collect();
     assert_eq!(seen.len(), 4);
+    Ok(())
+}
+
+/// `XRANGE` reads entries oldest first without delivering them; `XDEL` removes them.
+pub async fn xrange_reads_without_delivering_and_xdel_removes(cache: Arc<dyn Cache>) -> EngineResult<()> {
+    let stream = unique_prefix("xrange");
+    assert_eq!(cache.xrange(&stream, 10).await?, vec![], "a missing stream is empty");
+    let mut sent = Vec::new();
+    for job in ["a", "b", "c"] {
+        sent.push(cache.xadd(&stream, b(job)).await?);
+    }
+    let first_two = cache.xrange(&stream, 2).await?;
+    assert_eq!(ids(&first_two), sent[..2]);
+    assert_eq!(first_two[1].payload, b("b"));
+    assert_eq!(ids(&cache.xrange(&stream, 10).await?), sent, "reading delivered nothing");
+
+    assert_eq!(cache.xdel(&stream, &[sent[1].clone(), "1-1".to_string()]).await?, 1);
+    assert_eq!(cache.xdel(&stream, &[sent[1].clone()]).await?, 0, "already deleted");
+    assert_eq!(cache.xdel(&stream, &[]).await?, 0);
+    assert_eq!(ids(&cache.xrange(&stream, 10).await?), vec![sent[0].clone(), sent[2].clone()]);
+    assert_eq!(cache.xlen(&stream).await?, 2);
     Ok(())
 }
 

@@ -57,7 +57,8 @@ impl Setup {
         Setup::with_engines(distributed())
     }
 
-    /// A fresh deployment on the embedded engines whatever the mode.
+    /// A fresh deployment on the embedded engines whatever the mode (to add one engine of
+    /// the test's own by its variable, say).
     pub fn embedded() -> Setup {
         Setup::with_engines(false)
     }
@@ -221,21 +222,18 @@ impl Server {
     /// Runs `roost admin ARGS...` on this server's engines (its data dir, or its table,
     /// Redis and bucket), as an operator would beside the running server.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
-        self.setup.run(&[&["admin"], args].concat())
+        self.roost(&[&["admin"], args].concat())
     }
-}
 
-impl Server {
+    /// Runs `roost jobs ARGS...` on this server's engines, as `admin` does.
+    pub fn jobs(&self, args: &[&str]) -> std::process::Output {
+        self.roost(&[&["jobs"], args].concat())
+    }
+
     /// Runs `roost ARGS...` (a subcommand taking `serve`'s engine flags, such as `check`)
     /// on this server's engines.
     pub fn roost(&self, args: &[&str]) -> std::process::Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_roost"));
-        command.args(args).args(&self.setup.args[1..]);
-        for (k, v) in &self.setup.env {
-            command.env(k, v);
-        }
-        command.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
-        command.output().expect("running roost")
+        self.setup.run(args)
     }
 }
 
