@@ -13,14 +13,7 @@ use serde_json::{json, Value};
 /// Registers `username`, makes it a moderator with `roost admin`, signs it in again.
 async fn moderator(server: &Server, username: &str) -> (Client, Value) {
     let (_, user) = server.client().register(username).await;
-    let out = server.admin(&["grant-moderator", username]);
-    assert!(out.status.success(), "roost admin: {}", String::from_utf8_lossy(&out.stderr));
-    let body = server
-        .client()
-        .post("/api/auth/login", json!({"username": username, "password": "password123"}))
-        .await
-        .expect(200);
-    (server.client().with_token(body["token"].as_str().unwrap()), user)
+    (server.grant_moderator(username).await, user)
 }
 
 fn id(value: &Value) -> String {

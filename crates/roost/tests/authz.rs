@@ -29,6 +29,8 @@ const CASES: &[(&str, Case)] = &[
     ("DELETE /api/comments/{id}", Tested("another_users_comment_cannot_be_deleted")),
     ("GET /api/admin/reports", Tested("reports_are_for_moderators_only")),
     ("POST /api/admin/reports/{id}/resolve", Tested("reports_are_for_moderators_only")),
+    ("GET /api/admin/stats", Tested("operations_figures_are_for_moderators_only")),
+    ("GET /api/admin/cost", Tested("operations_figures_are_for_moderators_only")),
     ("POST /api/posts", Tested("another_users_image_cannot_be_attached")),
     ("POST /api/media", Tested("another_users_image_cannot_be_attached")),
     ("PATCH /api/me", Tested("a_profile_edit_touches_only_the_callers_profile")),
@@ -153,18 +155,24 @@ async fn reports_are_for_moderators_only() {
         user.post(&resolve, json!({"action": "dismiss"})).await.expect_error(403, "forbidden");
     }
     // Still open, and the post still there: a moderator finds both as they were.
-    let out = server.admin(&["grant-moderator", "alice"]);
-    assert!(out.status.success(), "roost admin: {}", String::from_utf8_lossy(&out.stderr));
-    let signed_in = server
-        .client()
-        .post("/api/auth/login", json!({"username": "alice", "password": "password123"}))
-        .await
-        .expect(200);
-    let moderator = server.client().with_token(signed_in["token"].as_str().unwrap());
+    let moderator = server.grant_moderator("alice").await;
     let open = moderator.walk("/api/admin/reports", 50).await;
     assert!(open.iter().any(|r| r["id"] == report["id"]), "the report is no longer open: {open:?}");
     mallory.get(&format!("/api/posts/{}", id(&post))).await.expect(200);
     assert_eq!(m["id"], mallory.get("/api/me").await.expect(200)["id"], "mallory is not suspended");
+}
+
+#[tokio::test]
+async fn operations_figures_are_for_moderators_only() {
+    let server = Server::start().await;
+    let ((alice, _), _) = two_users(&server).await;
+    for path in ["/api/admin/stats", "/api/admin/cost"] {
+        alice.get(path).await.expect_error(403, "forbidden");
+    }
+    let moderator = server.grant_moderator("alice").await;
+    for path in ["/api/admin/stats", "/api/admin/cost"] {
+        moderator.get(path).await.expect(200);
+    }
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Likes that cannot be lost (docs/reliability-jobs.md), over HTTP in both modes:
+//! Likes that cannot be lost (docs/reliability.md), over HTTP in both modes:
 //! - after `kill -9` right after acknowledged likes and unlikes, the restarted server shows
 //!   every one at once (no waiting for the dead worker's jobs to be claimed: the claim idle
 //!   time stays at its default of 30 s here), round after round;

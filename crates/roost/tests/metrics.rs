@@ -146,11 +146,7 @@ async fn cost_report_for_moderators() {
     alice.get("/api/admin/cost").await.expect_error(403, "forbidden");
     alice.anonymous().get("/api/admin/cost").await.expect_error(401, "unauthorized");
 
-    let out = server.admin(&["grant-moderator", "bob"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let login = json!({"username": "bob", "password": "password123"});
-    let token = server.client().post("/api/auth/login", login).await.expect(200)["token"].clone();
-    let moderator = server.client().with_token(token.as_str().unwrap());
+    let moderator = server.grant_moderator("bob").await;
     let report = moderator.get("/api/admin/cost").await.expect(200);
 
     assert!(report["since"].as_str().is_some_and(|s| s.ends_with('Z')), "{report}");

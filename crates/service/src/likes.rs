@@ -15,7 +15,7 @@
 //! [`next_like_version`]) and the store keeps the version of the last one applied on the
 //! like item, an unlike leaving a tombstone. A job older than what the store holds does
 //! nothing, so retries and instances may run the jobs of one like in any order and the last
-//! acknowledged one wins (docs/reliability-jobs.md).
+//! acknowledged one wins (docs/reliability.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Whether Redis keeps its data across a restart: `INFO persistence` (`aof_enabled`) and
 //! `CONFIG GET save` (RDB snapshots). Redis holds the only copy of a queued job until a
-//! worker runs it, so `roost serve` asks this at startup (see docs/reliability-jobs.md).
+//! worker runs it, so `roost serve` asks this at startup (see docs/reliability.md).
 //!
 //! Managed services often refuse `CONFIG`; then RDB is reported unknown, and only AOF
 //! (which `INFO` always shows) counts as proof. In a cluster the answer is one node's.

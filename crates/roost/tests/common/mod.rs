@@ -225,6 +225,16 @@ impl Server {
         self.roost(&[&["admin"], args].concat())
     }
 
+    /// Makes the registered user `username` a moderator with `roost admin`, as an operator
+    /// would, and signs it in again (a session's role is read at sign-in).
+    pub async fn grant_moderator(&self, username: &str) -> Client {
+        let out = self.admin(&["grant-moderator", username]);
+        assert!(out.status.success(), "roost admin: {}", String::from_utf8_lossy(&out.stderr));
+        let login = serde_json::json!({"username": username, "password": "password123"});
+        let body = self.client().post("/api/auth/login", login).await.expect(200);
+        self.client().with_token(body["token"].as_str().unwrap())
+    }
+
     /// Runs `roost jobs ARGS...` on this server's engines, as `admin` does.
     pub fn jobs(&self, args: &[&str]) -> std::process::Output {
         self.roost(&[&["jobs"], args].concat())
