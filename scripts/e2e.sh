@@ -14,7 +14,9 @@ if ! command -v chromium >/dev/null; then
   $sudo apt-get install -y -qq chromium >/dev/null
 fi
 
-cargo build -p roost
+# Arguments go to cargo (scripts/test.sh passes its features, so the binary its suites
+# built is reused rather than built again without them).
+cargo build -p roost "$@"
 # crates/webapp's build installs web/node_modules only when it has to rebuild the app.
 [ -d web/node_modules/playwright-core ] || (cd web && npm ci --no-audit --no-fund)
 

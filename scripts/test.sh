@@ -26,4 +26,4 @@ cargo test --workspace --features "$features" "$@"
 # ... then the HTTP suite again (the same features, so nothing is rebuilt) with DynamoDB + Redis + S3 behind the same binary.
 ROOST_TEST_MODE=distributed cargo test -p roost --tests --features "$features" "$@"
 # The web client in a real browser (installs chromium when missing).
-scripts/e2e.sh
+scripts/e2e.sh --features "$features"

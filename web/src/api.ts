@@ -16,6 +16,7 @@ export interface User extends UserSummary {
 }
 export interface Me extends User {
   unread_notifications: number;
+  moderator: boolean;
 }
 export interface Media {
   id: string;

@@ -13,14 +13,7 @@ export function useMe() {
   return useQuery({ queryKey: ["me", token], queryFn: () => get<Me>("/api/me"), enabled: !!token, staleTime: 30_000 });
 }
 
-/** Whether the signed-in user may moderate: the reports queue answers them (403 for others). */
+/** Whether the signed-in user may moderate (as /api/me says). */
 export function useIsModerator(): boolean {
-  const token = useToken();
-  const probe = useQuery({
-    queryKey: ["isModerator", token],
-    queryFn: () => get("/api/admin/reports?limit=1").then(() => true, () => false),
-    enabled: !!token,
-    staleTime: Infinity,
-  });
-  return probe.data === true;
+  return useMe().data?.moderator === true;
 }

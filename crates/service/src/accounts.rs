@@ -398,7 +398,11 @@ impl Service {
         let (profile, unread_notifications) =
             futures::try_join!(self.profile(&caller.user_id), self.unread_notifications(&caller.user_id))?;
         let profile = profile.ok_or(ServiceError::Unauthorized)?;
-        Ok(Me { user: User::from_profile(&profile, None), unread_notifications })
+        Ok(Me {
+            user: User::from_profile(&profile, None),
+            unread_notifications,
+            moderator: profile.is_moderator(),
+        })
     }
 
     /// Applies `edit` to the caller's profile and returns the result.

@@ -368,6 +368,9 @@ pub struct Me {
     pub user: User,
     /// Notifications newer than the read marker, counted up to 100.
     pub unread_notifications: u32,
+    /// Whether the caller may moderate (the reports queue, the operations figures), so a
+    /// client shows those screens without probing for a 403.
+    pub moderator: bool,
 }
 
 /// The answer to block and unblock.
