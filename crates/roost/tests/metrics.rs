@@ -58,7 +58,7 @@ async fn drive_traffic(server: &Server) -> (Client, Client) {
     alice.get("/api/feed").await.expect(200);
     bob.get(&format!("/api/posts/{pid}")).await.expect(200);
     bob.get("/api/users/alice").await.expect(200);
-    client.get("/no/such/route").await;
+    client.get("/api/no/such/route").await;
     // A taken name: the store refuses the claim's condition, which counts as a store error.
     client
         .anonymous()
@@ -83,7 +83,7 @@ async fn metrics_carry_routes_caches_store_and_capacity() {
     );
     assert_has(&text, "roost_http_requests_total", &[r#"route="/api/posts/{id}/like""#, r#"method="POST""#]);
     assert_has(&text, "roost_http_requests_total", &[r#"route="unmatched""#, r#"status="404""#]);
-    assert!(!text.contains("/no/such/route"), "a raw path became a label");
+    assert!(!text.contains("/api/no/such/route"), "a raw path became a label");
     assert_has(
         &text,
         "roost_http_request_duration_seconds_bucket",

@@ -120,7 +120,7 @@ async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bo
     }
 }
 
-/// Runs `task` every `period` until told to stop. Every instance runs each periodic task:
+/// Runs `task` at once and then every `period` until told to stop. Every instance runs each periodic task:
 /// none needs a leader (see each task).
 async fn periodically<Fut>(
     period: Duration,
@@ -131,11 +131,11 @@ async fn periodically<Fut>(
     Fut: std::future::Future<Output = ()>,
 {
     loop {
+        task(service.clone()).await;
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
         }
-        task(service.clone()).await;
     }
 }
 
