@@ -162,12 +162,15 @@ scenario("a moderator removes a reported post", async () => {
   await mira.getByText("No open reports").waitFor();
   assert.equal((await api("GET", `/api${postPath.replace("/p/", "/posts/")}`)).status, 404, "the post is gone");
 
-  // Operations: today's activity from GET /api/admin/stats, the cost per route from GET /api/admin/cost.
+  // Operations: today's activity (GET /api/admin/stats), the cost per route (GET /api/admin/cost), the metrics.
   await mira.getByRole("link", { name: "Operations" }).click();
   await mira.getByRole("img", { name: /Active users per day/ }).waitFor();
   await mira.getByText(/Measured since/).waitFor();
-  await mira.getByRole("cell", { name: "POST /api/posts" }).or(mira.getByRole("rowheader", { name: "POST /api/posts" })).waitFor();
-  await shoot(mira, "operations");
+  await mira.getByRole("rowheader", { name: "POST /api/posts", exact: true }).first().waitFor();
+  // This instance's key metrics, from its own GET /metrics.
+  await mira.getByText("Jobs queued").waitFor();
+  await mira.getByRole("list", { name: "Cache hit ratio per kind" }).getByText("feed").waitFor();
+  await shoot(mira, "operations", { fullPage: true });
   await carol.context().close();
   await mira.context().close();
   noErrors();

@@ -40,7 +40,7 @@ export async function openPage(browser, errors) {
  * every screen owes its readers: a title of its own, alt text on every image, a label on
  * every field.
  */
-export async function shoot(page, name) {
+export async function shoot(page, name, { fullPage = false } = {}) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await settle(page);
   const faults = await page.evaluate(() => [
@@ -51,10 +51,10 @@ export async function shoot(page, name) {
       .map((field) => `no label: ${field.outerHTML.slice(0, 80)}`),
   ]);
   if (faults.length) throw new Error(`${name}: ${faults.join("; ")}`);
-  await page.screenshot({ path: `${results}${name}-desktop.png` });
+  await page.screenshot({ path: `${results}${name}-desktop.png`, fullPage });
   await page.setViewportSize(PHONE);
   await settle(page);
-  await page.screenshot({ path: `${results}${name}-phone.png` });
+  await page.screenshot({ path: `${results}${name}-phone.png`, fullPage });
   await page.setViewportSize(DESKTOP);
 }
 

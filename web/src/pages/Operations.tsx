@@ -1,9 +1,10 @@
 // Operations, for moderators: daily activity (GET /api/admin/stats) drawn as inline SVG, and
-// the DynamoDB cost per route (GET /api/admin/cost). A server without those endpoints
+// the DynamoDB cost per route (GET /api/admin/cost), and this instance's key metrics (GET /metrics). A server without those endpoints
 // answers 404, shown as "not available" rather than as an error.
 import { useQuery } from "@tanstack/react-query";
 import { ApiError, get, type Cost, type DayStats, type Stats } from "../api";
 import { Empty, ErrorState, Loading, useTitle } from "../components/ui";
+import LiveMetrics from "./LiveMetrics";
 
 const series: { key: keyof Omit<DayStats, "date">; label: string }[] = [
   { key: "active_users", label: "Active users" },
@@ -164,6 +165,12 @@ export default function Operations() {
           DynamoDB cost per route
         </h2>
         <CostPanel />
+      </section>
+      <section aria-labelledby="ops-metrics">
+        <h2 id="ops-metrics" className="section-title">
+          This instance since it started
+        </h2>
+        <LiveMetrics />
       </section>
     </>
   );
