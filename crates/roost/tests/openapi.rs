@@ -71,7 +71,8 @@ async fn readyz_answers_200_naming_the_engines() {
 async fn unknown_routes_are_404_in_the_error_format() {
     let server = Server::start().await;
     let client = server.client();
-    for path in ["/nope", "/api/nope", "/api/users/alice/nope"] {
+    // Other paths are the web client's routes (tests/webapp.rs).
+    for path in ["/api/nope", "/api/users/alice/nope", "/healthz/nope", "/metrics/nope"] {
         let body = client.get(path).await.expect_error(404, "not_found");
         assert_eq!(body["error"]["message"], NO_SUCH_ROUTE, "{path}: {body}");
     }
