@@ -31,7 +31,10 @@
 //! plus that), enforced by fred per command and by us around the whole call. Whatever goes
 //! wrong with Redis or the way to it is `EngineError::Unavailable { engine: "redis", .. }`;
 //! only configuration that can never work (a bad URL, no root certificates) is `Invalid`.
+//! After a few such failures in a row, every call fails at once until a background `PING`
+//! is answered (`breaker`), so a Redis that is away costs a request nothing but a fallback.
 
+mod breaker;
 mod config;
 mod connection;
 mod error;
@@ -60,6 +63,7 @@ use roost_engines::{Cache, EngineResult, QueueMessage, Subscription};
 pub use config::RedisConfig;
 pub use persistence::Persistence;
 
+use breaker::Breaker;
 use connection::Connections;
 use error::{bounded, unavailable};
 use pubsub::PubSub;
@@ -69,6 +73,7 @@ use pubsub::PubSub;
 pub struct RedisCache {
     connections: Arc<Connections>,
     pubsub: Arc<PubSub>,
+    breaker: Arc<Breaker>,
 }
 
 impl RedisCache {
@@ -78,7 +83,8 @@ impl RedisCache {
         let builder = config.builder()?;
         let connections = Connections::connect(&config, &builder).await?;
         let pubsub = PubSub::connect(&builder, config.connect_timeout).await?;
-        Ok(RedisCache { connections: Arc::new(connections), pubsub: Arc::new(pubsub) })
+        let breaker = Arc::new(Breaker::new(config.command_timeout));
+        Ok(RedisCache { connections: Arc::new(connections), pubsub: Arc::new(pubsub), breaker })
     }
 
     /// Whether this Redis keeps its data across a restart (see `persistence`).
@@ -87,8 +93,24 @@ impl RedisCache {
     }
 
     async fn run<T>(&self, call: impl Future<Output = EngineResult<T>>) -> EngineResult<T> {
-        bounded(self.connections.timeout, call).await
+        self.guarded(bounded(self.connections.timeout, call)).await
     }
+
+    /// Runs `call` through the circuit breaker, whose probe pings on these connections for
+    /// as long as the cache exists.
+    async fn guarded<T>(&self, call: impl Future<Output = EngineResult<T>>) -> EngineResult<T> {
+        let connections = Arc::downgrade(&self.connections);
+        let probe = move || {
+            let connections = connections.upgrade()?;
+            Some(async move { bounded(connections.timeout, ping(&connections)).await })
+        };
+        self.breaker.call(call, probe).await
+    }
+}
+
+async fn ping(connections: &Connections) -> EngineResult<()> {
+    let _: fred::prelude::Value = connections.pool.ping(None).await.map_err(unavailable)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -250,7 +272,7 @@ impl Cache for RedisCache {
     ) -> EngineResult<Vec<QueueMessage>> {
         // Bounded inside, by `block` plus the command timeout (and the wait for a
         // dedicated connection by the same).
-        queue::xreadgroup(&self.connections, stream, group, consumer, count, block).await
+        self.guarded(queue::xreadgroup(&self.connections, stream, group, consumer, count, block)).await
     }
 
     async fn xack(&self, stream: &str, group: &str, ids: &[String]) -> EngineResult<u64> {
@@ -281,10 +303,6 @@ impl Cache for RedisCache {
     }
 
     async fn ping(&self) -> EngineResult<()> {
-        self.run(async {
-            let _: fred::prelude::Value = self.connections.pool.ping(None).await.map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+        self.run(ping(&self.connections)).await
     }
 }
