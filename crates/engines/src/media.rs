@@ -79,6 +79,10 @@ impl ObjectMedia {
     }
 }
 
+/// The object `ping` looks up: not a path the service ever writes (those start with the
+/// uploader's id).
+const PING_PROBE: &str = "roost-ping-probe";
+
 fn unavailable(err: object_store::Error) -> EngineError {
     EngineError::unavailable("media", err)
 }
@@ -130,6 +134,11 @@ impl Media for ObjectMedia {
         // Listing at most one entry proves the bucket (or folder) is reachable.
         let mut listing = self.store.list(None);
         listing.try_next().await.map_err(unavailable)?;
-        Ok(())
+        // A folder that is no longer a folder lists as empty; looking an object up inside
+        // it fails, as an upload would. (No object ever has this name; 404 is the answer.)
+        match self.store.head(&Path::from(PING_PROBE)).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 }
