@@ -86,11 +86,16 @@ impl From<ServiceError> for ApiError {
         };
         let retry_after_secs = match err {
             ServiceError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            ServiceError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         ApiError { status, code, message, retry_after_secs }
     }
 }
+
+/// `Retry-After` of a 503: an engine that fails is retried in the background (the cache's
+/// probe, the SDKs' reconnects), and most outages worth retrying end within seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// What a client is told instead of a server error's detail.
 fn public_message(status: StatusCode) -> &'static str {
@@ -157,6 +162,13 @@ mod tests {
             assert!(!text.contains("USER#1") && !text.contains("/var/lib"), "{text}");
             assert_eq!(body["error"]["request_id"], "req-1", "{text}");
         }
+    }
+
+    #[tokio::test]
+    async fn unavailable_says_when_to_retry() {
+        let response = ApiError::from(ServiceError::Unavailable("redis unavailable".into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], UNAVAILABLE_RETRY_AFTER_SECS.to_string());
     }
 
     #[tokio::test]

@@ -46,7 +46,7 @@ fn complete(operation: &mut Map<String, Value>, schemas: &Value) {
     }
     let mut add = vec![
         ("429", "`rate_limited`: too many requests; `Retry-After` says when to try again"),
-        ("503", "`unavailable`: a backing engine does not answer, or the answer took too long"),
+        ("503", "`unavailable`: a backing engine does not answer, or the answer took too long; `Retry-After` says when to try again"),
     ];
     if reads_token {
         add.push((
