@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 pub mod dump;
+pub mod proxy;
+pub mod redis;
 pub mod sse;
 
 use std::net::TcpListener;
@@ -112,6 +114,14 @@ impl Setup {
     /// The value given to a `serve` flag, if any (the engines of a distributed setup).
     pub fn flag(&self, name: &str) -> Option<&str> {
         self.args.iter().position(|a| a == name).and_then(|i| self.args.get(i + 1)).map(String::as_str)
+    }
+
+    /// The same deployment with another value for a `serve` flag it already has (an engine
+    /// behind a test's own server or proxy).
+    pub fn with_flag(mut self, name: &str, value: &str) -> Setup {
+        let i = self.args.iter().position(|a| a == name).unwrap_or_else(|| panic!("no {name} in this setup"));
+        self.args[i + 1] = value.to_string();
+        self
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
