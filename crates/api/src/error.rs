@@ -11,6 +11,13 @@ use roost_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// The `Retry-After` of a 503: an engine that does not answer, or an instance too busy to
+/// take the request. Short, since either can pass in a moment; clients add their own backoff.
+pub(crate) const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+/// The code of a request shed under overload: counted (`roost_http_shed_total`), not
+/// logged one line each, which would add to the load it sheds.
+const OVERLOADED: &str = "overloaded";
+
 /// The body of every error response.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -54,6 +61,14 @@ impl ApiError {
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    /// A request shed because the instance is at its limit of requests in flight (503).
+    pub(crate) fn overloaded() -> Self {
+        let message = "too many requests in flight on this instance";
+        ApiError {
+            retry_after_secs: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, OVERLOADED, message)
+        }
+    }
     /// A body axum would not read: over the body limit (413), else malformed (400).
     pub fn body_rejected(status: StatusCode, message: impl Into<String>) -> Self {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -86,6 +101,7 @@ impl From<ServiceError> for ApiError {
         };
         let retry_after_secs = match err {
             ServiceError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            ServiceError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         ApiError { status, code, message, retry_after_secs }
@@ -103,7 +119,9 @@ fn public_message(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (message, request_id) = if self.status.is_server_error() {
+        let (message, request_id) = if self.code == OVERLOADED {
+            (self.message, None)
+        } else if self.status.is_server_error() {
             let request_id = crate::access_log::current_request_id();
             tracing::error!(
                 status = self.status.as_u16(),
@@ -151,7 +169,9 @@ mod tests {
             (ApiError::from(ServiceError::Unavailable(secret.into())), 503),
             (ApiError::internal(secret), 500),
         ] {
+            let retry_after = err.retry_after_secs;
             let (got, body) = body_of(err).await;
+            assert_eq!(retry_after.is_some(), status == 503, "a 503 says when to come back");
             assert_eq!(got.as_u16(), status);
             let text = body.to_string();
             assert!(!text.contains("USER#1") && !text.contains("/var/lib"), "{text}");
