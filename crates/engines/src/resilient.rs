@@ -183,7 +183,116 @@ impl Store for ResilientStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use super::*;
+
+    /// A store whose first `failures` calls fail with `error`, counting every call.
+    struct Flaky {
+        failures: u32,
+        error: fn() -> EngineError,
+        calls: AtomicU32,
+    }
+
+    impl Flaky {
+        fn call(&self) -> EngineResult<()> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+                return Err((self.error)());
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Store for Flaky {
+        async fn get(&self, _: &Key) -> EngineResult<Option<Item>> {
+            self.call().map(|()| None)
+        }
+        async fn put(&self, _: Item, _: Cond) -> EngineResult<()> {
+            self.call()
+        }
+        async fn update(&self, key: &Key, _: Update, _: Cond) -> EngineResult<Item> {
+            self.call().map(|()| Item::new(key.pk.clone(), key.sk.clone()))
+        }
+        async fn delete(&self, _: &Key, _: Cond) -> EngineResult<Option<Item>> {
+            self.call().map(|()| None)
+        }
+        async fn query(&self, _: Index, _: KeyCondition, _: Page) -> EngineResult<QueryPage> {
+            unimplemented!()
+        }
+        async fn transact_write(&self, _: Vec<TxOp>) -> EngineResult<()> {
+            self.call()
+        }
+        async fn batch_get(&self, _: Vec<Key>) -> EngineResult<Vec<Item>> {
+            self.call().map(|()| vec![])
+        }
+        async fn batch_write(&self, _: Vec<WriteOp>) -> EngineResult<()> {
+            self.call()
+        }
+        async fn scan(&self, _: Page) -> EngineResult<QueryPage> {
+            unimplemented!()
+        }
+        async fn ping(&self) -> EngineResult<()> {
+            std::future::pending().await
+        }
+    }
+
+    fn over(failures: u32, error: fn() -> EngineError) -> (Arc<Flaky>, ResilientStore) {
+        let flaky = Arc::new(Flaky { failures, error, calls: AtomicU32::new(0) });
+        // Room for the waits before a third attempt (at most 25 + 50 ms).
+        let policy = RetryPolicy { deadline: Duration::from_millis(300), attempts: 3 };
+        (Arc::clone(&flaky), ResilientStore::new(flaky, policy))
+    }
+
+    fn throttled() -> EngineError {
+        EngineError::Throttled { engine: "test", message: "slow down".into() }
+    }
+
+    fn unavailable() -> EngineError {
+        EngineError::unavailable("test", "connection reset")
+    }
+
+    #[tokio::test]
+    async fn a_refused_conditional_write_is_retried_until_it_lands() {
+        let (flaky, store) = over(2, throttled);
+        store.put(Item::new("p", "s"), Cond::NotExists).await.unwrap();
+        assert_eq!(flaky.calls.load(Ordering::SeqCst), 3);
+        let (_, store) = over(3, throttled);
+        assert!(matches!(
+            store.put(Item::new("p", "s"), Cond::None).await,
+            Err(EngineError::Throttled { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn after_an_unknown_outcome_only_what_replays_the_same_is_retried() {
+        let (flaky, store) = over(1, unavailable);
+        store.get(&Key::new("p", "s")).await.unwrap();
+        store.put(Item::new("p", "s"), Cond::None).await.unwrap();
+        assert_eq!(flaky.calls.load(Ordering::SeqCst), 3, "one failure, then two successes");
+        for write in 0..4 {
+            let (flaky, store) = over(1, unavailable);
+            let key = Key::new("p", "s");
+            let result = match write {
+                0 => store.put(Item::new("p", "s"), Cond::NotExists).await,
+                1 => store.update(&key, Update::new().add("n", 1), Cond::None).await.map(drop),
+                2 => store.delete(&key, Cond::None).await.map(drop),
+                _ => store.transact_write(vec![]).await,
+            };
+            assert!(matches!(result, Err(EngineError::Unavailable { .. })), "write {write}");
+            assert_eq!(flaky.calls.load(Ordering::SeqCst), 1, "write {write} not replayed");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_call_ends_at_the_deadline() {
+        let (_, store) = over(0, unavailable);
+        let started = Instant::now();
+        let err = store.ping().await.unwrap_err();
+        assert!(matches!(err, EngineError::Unavailable { engine: ENGINE, .. }), "{err}");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(2), "{took:?}");
+    }
 
     #[test]
     fn backoff_grows_exponentially_up_to_its_cap() {

@@ -217,6 +217,7 @@ async fn virtual_user(
                 recorder.success(planned.op, started.elapsed());
                 memory.note(planned.op, &answer.body);
             }
+            Ok(answer) if answer.is_shed() => recorder.shed(planned.op, || answer.describe()),
             Ok(answer) => recorder.error(planned.op, || answer.describe()),
             Err(err) => {
                 recorder.error(planned.op, || format!("{err:#}"));
@@ -257,6 +258,23 @@ pub async fn run(
     }
     phase.elapsed = started.elapsed();
     Ok(phase)
+}
+
+/// `GET /healthz` every `every` on a connection of its own until `deadline`, as the
+/// orchestrator's probe would while the workload runs: recorded as `healthz_probe`.
+pub async fn probe_healthz(target: Arc<Target>, every: Duration, deadline: Instant) -> Recorder {
+    let mut recorder = Recorder::new();
+    let mut conn = target.connect();
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        match conn.get("/healthz", None).await {
+            Ok(answer) if answer.is_success() => recorder.success("healthz_probe", started.elapsed()),
+            Ok(answer) => recorder.error("healthz_probe", || answer.describe()),
+            Err(err) => recorder.error("healthz_probe", || format!("{err:#}")),
+        }
+        tokio::time::sleep(every.saturating_sub(started.elapsed())).await;
+    }
+    recorder
 }
 
 #[cfg(test)]
