@@ -26,6 +26,11 @@ use super::stats::Recorder;
 /// long before trying again, so that a dead target does not turn the loop into a spin.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
 
+/// After a shed answer (429, 503) a virtual user waits this long, as the server's
+/// `Retry-After: 1` asks and as a well-behaved client does; without it, shed answers come
+/// back at once and the loop turns into a retry storm that measures only the shedding.
+const SHED_PAUSE: Duration = Duration::from_secs(1);
+
 /// The words `search` queries: those of the seeded texts (computed once).
 static SEARCH_WORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
 
@@ -217,7 +222,10 @@ async fn virtual_user(
                 recorder.success(planned.op, started.elapsed());
                 memory.note(planned.op, &answer.body);
             }
-            Ok(answer) if answer.is_shed() => recorder.shed(planned.op, || answer.describe()),
+            Ok(answer) if answer.is_shed() => {
+                recorder.shed(planned.op, || answer.describe());
+                tokio::time::sleep(SHED_PAUSE).await;
+            }
             Ok(answer) => recorder.error(planned.op, || answer.describe()),
             Err(err) => {
                 recorder.error(planned.op, || format!("{err:#}"));
