@@ -16,6 +16,9 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Open connections per instance; further clients wait in the listen queue.
     pub max_connections: usize,
+    /// Requests handled at once per instance; one more is answered 503 with `Retry-After`
+    /// at once rather than queued. Health, readiness and metrics are never refused.
+    pub max_in_flight: usize,
     /// Comma-separated origins (`https://app.example`) whose pages may call the API from a
     /// browser (CORS). Empty: same-origin only, and no CORS headers at all.
     pub cors_origins: String,
@@ -31,6 +34,7 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
             max_connections: 10_000,
+            max_in_flight: 512,
             cors_origins: String::new(),
             trust_forwarded_for: false,
         }

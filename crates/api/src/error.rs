@@ -11,6 +11,14 @@ use roost_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// The `Retry-After` of a 503: an engine that does not answer (retried in the background:
+/// the cache's probe, the SDKs' reconnects), or an instance too busy to take the request.
+/// Short, since either can pass in a moment; clients add their own backoff.
+pub(crate) const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+/// The code of a request shed under overload: counted (`roost_http_shed_total`), not
+/// logged one line each, which would add to the load it sheds.
+const OVERLOADED: &str = "overloaded";
+
 /// The body of every error response.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -54,6 +62,14 @@ impl ApiError {
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    /// A request shed because the instance is at its limit of requests in flight (503).
+    pub(crate) fn overloaded() -> Self {
+        let message = "too many requests in flight on this instance";
+        ApiError {
+            retry_after_secs: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, OVERLOADED, message)
+        }
+    }
     /// A body axum would not read: over the body limit (413), else malformed (400).
     pub fn body_rejected(status: StatusCode, message: impl Into<String>) -> Self {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -93,10 +109,6 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-/// `Retry-After` of a 503: an engine that fails is retried in the background (the cache's
-/// probe, the SDKs' reconnects), and most outages worth retrying end within seconds.
-const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
-
 /// What a client is told instead of a server error's detail.
 fn public_message(status: StatusCode) -> &'static str {
     if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -108,7 +120,9 @@ fn public_message(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (message, request_id) = if self.status.is_server_error() {
+        let (message, request_id) = if self.code == OVERLOADED {
+            (self.message, None)
+        } else if self.status.is_server_error() {
             let request_id = crate::access_log::current_request_id();
             tracing::error!(
                 status = self.status.as_u16(),
@@ -156,7 +170,9 @@ mod tests {
             (ApiError::from(ServiceError::Unavailable(secret.into())), 503),
             (ApiError::internal(secret), 500),
         ] {
+            let retry_after = err.retry_after_secs;
             let (got, body) = body_of(err).await;
+            assert_eq!(retry_after.is_some(), status == 503, "a 503 says when to come back");
             assert_eq!(got.as_u16(), status);
             let text = body.to_string();
             assert!(!text.contains("USER#1") && !text.contains("/var/lib"), "{text}");

@@ -3,12 +3,14 @@
 //! extract, call one service method, answer. No business rules live here.
 //!
 //! Around every route, from the outside in: the route metrics (which also charge the
-//! request's store capacity to its route), the access log (which gives the request its
+//! request's store capacity to its route), admission control (the limit of requests in
+//! flight, which sheds the rest at once), the access log (which gives the request its
 //! id), CORS, security headers, the request timeout, the body limit, and the panic catcher
 //! (innermost, so a panic's 500 still passes through all the others).
 #![warn(missing_docs)]
 
 mod access_log;
+mod admission;
 mod client;
 mod config;
 mod cors;
@@ -50,6 +52,7 @@ pub fn router(service: Service, http: &HttpConfig, metrics: Option<Telemetry>) -
     let routes = debug_routes::add(routes);
     let deadline = deadline::Deadline(Duration::from_secs(http.request_timeout_secs));
     let origins = cors::Origins(Arc::new(http.cors_origin_list()));
+    let in_flight = admission::InFlight::new(http.max_in_flight);
     let router = routes
         .fallback(webapp::serve)
         .layer(from_fn(panics::catch))
@@ -60,6 +63,7 @@ pub fn router(service: Service, http: &HttpConfig, metrics: Option<Telemetry>) -
         .layer(from_fn(security_headers::add))
         .layer(from_fn_with_state(origins, cors::handle))
         .layer(from_fn(access_log::log_request))
+        .layer(from_fn_with_state(in_flight, admission::admit))
         .layer(from_fn(route_metrics::record))
         .with_state(service);
     match metrics {

@@ -24,8 +24,18 @@ pub enum EngineError {
     /// a value of the wrong type for a counter, ...). A bug in the caller.
     #[error("invalid engine request: {0}")]
     Invalid(String),
-    /// The backing service did not answer, answered with an error, or throttled us past our
-    /// retries. Clients see 503.
+    /// The backend refused the call for now and applied nothing (DynamoDB's throttling,
+    /// past the SDK's own retries): safe to retry, even a conditional or counting write.
+    /// Clients see 503 once the retries of `ResilientStore` are spent.
+    #[error("{engine} throttled: {message}")]
+    Throttled {
+        /// Which engine or backend refused, as in `Unavailable`.
+        engine: &'static str,
+        /// What the backing service said.
+        message: String,
+    },
+    /// The backing service did not answer, or answered with an error: the call may or may
+    /// not have been applied. Clients see 503.
     #[error("{engine} unavailable: {message}")]
     Unavailable {
         /// Which engine or backend failed, a short name such as "sqlite", "redis" or "media".

@@ -16,8 +16,11 @@ pub mod capacity;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+#[cfg(debug_assertions)]
+pub mod faults;
 pub mod media;
 pub mod metered;
+pub mod resilient;
 pub mod store;
 pub mod usage;
 
@@ -25,6 +28,7 @@ pub use cache::{Cache, QueueMessage, Subscription};
 pub use error::{EngineError, EngineResult};
 pub use media::{ListedObject, Media, MediaObject, ObjectMedia, Presigner};
 pub use metered::{Billing, MeteredStore};
+pub use resilient::{ResilientStore, RetryPolicy};
 pub use store::{
     CancelReason, Cond, Index, Item, Key, KeyCondition, Page, QueryPage, SkCond, StartKey, Store, TxOp,
     Update, WriteOp,

@@ -125,13 +125,17 @@ fn error_kind(err: &EngineError) -> &'static str {
         EngineError::ConditionFailed => "condition_failed",
         EngineError::TransactionCanceled { .. } => "transaction_canceled",
         EngineError::Invalid(_) => "invalid",
+        EngineError::Throttled { .. } => "throttled",
         EngineError::Unavailable { .. } => "unavailable",
     }
 }
 
 /// Whether a failed call was still billed: DynamoDB charges a write whose condition failed.
 fn billed<T>(result: &EngineResult<T>) -> bool {
-    !matches!(result, Err(EngineError::Unavailable { .. } | EngineError::Invalid(_)))
+    !matches!(
+        result,
+        Err(EngineError::Unavailable { .. } | EngineError::Throttled { .. } | EngineError::Invalid(_))
+    )
 }
 
 fn index_label(index: Index) -> &'static str {

@@ -74,6 +74,11 @@ pub struct EngineSettings {
     pub aws_region: Option<String>,
     /// How long one DynamoDB call may take, retries included, before it fails (503).
     pub dynamodb_timeout_secs: u64,
+    /// The bound on one store call as the service sees it, retries and waits included; past
+    /// it the call fails (503 with `Retry-After`). See `roost_engines::resilient`.
+    pub store_timeout_ms: u64,
+    /// Attempts per store call when the store throttles or fails transiently (at least 1).
+    pub store_attempts: u32,
 }
 
 impl Default for EngineSettings {
@@ -87,6 +92,8 @@ impl Default for EngineSettings {
             s3_endpoint: None,
             aws_region: None,
             dynamodb_timeout_secs: 10,
+            store_timeout_ms: 10_000,
+            store_attempts: 4,
         }
     }
 }

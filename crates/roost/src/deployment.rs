@@ -4,8 +4,11 @@
 //! With `--init`, missing tables and buckets are created and protected (point-in-time
 //! recovery, encryption, versioning) as far as the service allows.
 //!
-//! A serving store is wrapped in the metering decorator: DynamoDB reports its own capacity,
-//! the embedded store is billed by estimate with DynamoDB's rules. With Redis, its `INFO` is
+//! A serving store is wrapped in the resilience decorator (a deadline per call, retries of
+//! transient failures; `store_timeout_ms`, `store_attempts`) and, outside it, the metering
+//! decorator, which so sees each call as the service does: DynamoDB reports its own capacity,
+//! the embedded store is billed by estimate with DynamoDB's rules. Debug builds put the
+//! store-fault hook of the tests under both (`roost_engines::faults`). With Redis, its `INFO` is
 //! polled for the metrics.
 //!
 //! Redis must keep its data across a restart (AOF or RDB), since it holds the only copy of a
@@ -24,7 +27,7 @@ use roost_distributed::store::{DynamoConfig, DynamoStore};
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
 use roost_embedded::store::SqliteStore;
-use roost_engines::{Billing, MeteredStore};
+use roost_engines::{Billing, MeteredStore, ResilientStore, RetryPolicy};
 use roost_service::Engines;
 
 use crate::config::{EngineSettings, Settings};
@@ -40,8 +43,15 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
         Some(_) => Billing::Reported,
         None => Billing::Estimated { table: EMBEDDED_TABLE.into() },
     };
+    let store = open_store(settings).await?;
+    #[cfg(debug_assertions)]
+    let store = roost_engines::faults::FaultyStore::from_env(store);
+    let policy = RetryPolicy {
+        deadline: Duration::from_millis(e.store_timeout_ms.max(1)),
+        attempts: e.store_attempts,
+    };
     let store: Arc<dyn roost_engines::Store> =
-        Arc::new(MeteredStore::new(open_store(settings).await?, billing));
+        Arc::new(MeteredStore::new(Arc::new(ResilientStore::new(store, policy)), billing));
     let cache: Arc<dyn roost_engines::Cache> = match &e.redis_url {
         Some(url) => {
             let config = RedisConfig { cluster: e.redis_cluster, ..RedisConfig::new(url.clone()) };

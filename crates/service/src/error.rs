@@ -74,7 +74,9 @@ impl ServiceError {
 impl From<EngineError> for ServiceError {
     fn from(err: EngineError) -> Self {
         match err {
-            EngineError::Unavailable { .. } => ServiceError::Unavailable(err.to_string()),
+            EngineError::Unavailable { .. } | EngineError::Throttled { .. } => {
+                ServiceError::Unavailable(err.to_string())
+            }
             // Conditions and cancellations that a use case expects are handled where they
             // happen; one that reaches this point is a bug.
             other => ServiceError::Internal(other.to_string()),

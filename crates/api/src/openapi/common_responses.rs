@@ -3,8 +3,8 @@
 //! made part of each operation, so a client (or schemathesis) reading one operation sees
 //! every status it may get.
 //!
-//! - every operation: 429 (abuse limits, load shedding) and 503 (an engine down, the request
-//!   timeout);
+//! - every operation: 429 (abuse limits) and 503 (an engine down, the request timeout, load
+//!   shedding at the limit of requests in flight);
 //! - an operation that reads a token, required or optional: 401 (a token that is sent but
 //!   not valid is refused even where none is needed);
 //! - an operation with query parameters or a body: 400 (malformed) and 422 (well-formed but
@@ -46,7 +46,7 @@ fn complete(operation: &mut Map<String, Value>, schemas: &Value) {
     }
     let mut add = vec![
         ("429", "`rate_limited`: too many requests; `Retry-After` says when to try again"),
-        ("503", "`unavailable`: a backing engine does not answer, or the answer took too long; `Retry-After` says when to try again"),
+        ("503", "`unavailable`: a backing engine does not answer, or the answer took too long; `overloaded`: too many requests in flight. `Retry-After` says when to try again"),
     ];
     if reads_token {
         add.push((

@@ -57,9 +57,12 @@ where
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded"),
             ) => {
-                // Only throttling that outlasted the SDK's own retries reaches here.
+                // Only throttling that outlasted the SDK's own retries reaches here. A throttled
+                // request applied nothing, which lets `ResilientStore` retry even a conditional
+                // write.
                 metrics::counter!("roost_dynamodb_throttled_requests_total", "op" => operation.to_owned(), "code" => code.to_owned())
                     .increment(1);
+                return EngineError::Throttled { engine: ENGINE, message: format!("{operation}: {code}") };
             }
             Some("ValidationException") => {
                 return EngineError::Invalid(format!(

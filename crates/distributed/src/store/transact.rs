@@ -87,9 +87,11 @@ impl DynamoStore {
                 }
                 Some(Cancellation::Transient(message)) => {
                     if conflicts >= CONFLICT_RETRIES {
-                        return Err(unavailable(format!(
-                            "{message} (gave up after {CONFLICT_RETRIES} retries)"
-                        )));
+                        // A cancelled transaction applied nothing: safe to retry higher up.
+                        return Err(EngineError::Throttled {
+                            engine: super::ENGINE,
+                            message: format!("{message} (gave up after {CONFLICT_RETRIES} retries)"),
+                        });
                     }
                     backoff(conflicts).await;
                     conflicts += 1;

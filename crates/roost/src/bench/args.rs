@@ -146,6 +146,16 @@ pub struct BenchArgs {
     /// `ulimit -n` on both sides.
     #[arg(long, default_value_t = 1_000)]
     pub streams: usize,
+    /// While the workload runs, also `GET /healthz` on a connection of its own every this
+    /// long, as an orchestrator's probe would (reported as `healthz_probe`): with
+    /// `--connections` far past the server's `max_in_flight`, it shows an overloaded
+    /// server stays alive.
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_duration)]
+    pub probe_healthz: Option<Duration>,
+    /// The server's process id, when it runs on this machine: its resident memory before
+    /// and after the workload, and its peak, are reported (from /proc).
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,

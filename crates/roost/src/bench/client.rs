@@ -103,6 +103,11 @@ impl Answer {
         (200..300).contains(&self.status)
     }
 
+    /// Whether the server shed the request (429 or 503) rather than failing it.
+    pub fn is_shed(&self) -> bool {
+        self.status == 429 || self.status == 503
+    }
+
     /// The body as JSON of type `T`.
     pub fn json<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
         serde_json::from_slice(&self.body).with_context(|| format!("unexpected answer: {}", self.describe()))

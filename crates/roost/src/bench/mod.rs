@@ -5,7 +5,9 @@
 //! to a state file. `bench` seeds (or reuses a state file), measures `/healthz` at the
 //! chosen concurrency for a short phase, then runs the workload and reports per-operation
 //! throughput and latency percentiles, as a table, JSON, and optionally an SVG plot; with
-//! a moderator's token, also the run's DynamoDB cost per route (`cost`).
+//! a moderator's token, also the run's DynamoDB cost per route (`cost`). Answers that shed
+//! a request (429, 503) are counted apart from errors; `--probe-healthz` and `--server-pid`
+//! show how an overloaded server holds up (docs/reliability.md, "Overload").
 
 mod args;
 mod client;
@@ -14,6 +16,7 @@ mod delivery;
 mod fanout;
 mod graph;
 mod histogram;
+mod memory;
 mod plot;
 mod report;
 mod seed;
@@ -176,7 +179,12 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let healthz =
         workload::run(&target, &state, Mix::Healthz, args.connections, healthz_duration, None, seed).await?;
     eprintln!("{}: {:?} at {} connections", args.workload.name(), args.duration, args.connections);
-    let run = match plan {
+    let memory_before = args.server_pid.map(memory::read).transpose()?;
+    let probe = args.probe_healthz.map(|every| {
+        let deadline = std::time::Instant::now() + args.duration;
+        tokio::spawn(workload::probe_healthz(Arc::clone(&target), every, deadline))
+    });
+    let mut run = match plan {
         Plan::Loop(mix) => {
             workload::run(&target, &state, mix, args.connections, args.duration, args.rate, seed).await?
         }
@@ -201,6 +209,13 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
             phase
         }
     };
+
+    if let Some(probe) = probe {
+        run.recorder.merge(&probe.await?);
+    }
+    if let (Some(before), Some(pid)) = (memory_before, args.server_pid) {
+        extra.insert("server_memory_mib".into(), memory::to_json(before, memory::read(pid)?));
+    }
 
     let cost_after = match &args.cost_token {
         Some(token) => Some(cost::read(&target, token).await?),

@@ -26,6 +26,8 @@ pub struct OpSummary {
     pub max: f64,
     pub mean: f64,
     pub errors: u64,
+    /// Answers that shed the request (429, 503), not counted in `errors`.
+    pub shed: u64,
     pub error_samples: Vec<String>,
 }
 
@@ -55,6 +57,7 @@ impl OpSummary {
             max: ms(h.max()),
             mean: h.mean() / 1000.0,
             errors: stats.errors,
+            shed: stats.shed,
             error_samples: stats.error_samples.clone(),
         }
     }
@@ -86,10 +89,11 @@ impl Report {
             .collect()
     }
 
-    fn total(&self) -> (u64, f64, u64) {
+    fn total(&self) -> (u64, f64, u64, u64) {
         let count = self.run.recorder.total_count();
         let errors = self.run.recorder.ops.values().map(|s| s.errors).sum();
-        (count, per_second(count, self.run.elapsed), errors)
+        let shed = self.run.recorder.ops.values().map(|s| s.shed).sum();
+        (count, per_second(count, self.run.elapsed), errors, shed)
     }
 
     /// Workload throughput / healthz throughput, when healthz answered at all.
@@ -99,7 +103,7 @@ impl Report {
     }
 
     pub fn to_json(&self) -> Value {
-        let (count, rps, errors) = self.total();
+        let (count, rps, errors, shed) = self.total();
         let operations: Map<String, Value> =
             self.operations().into_iter().map(|(name, s)| (name.to_string(), json!(s))).collect();
         let mut doc = json!({
@@ -110,7 +114,7 @@ impl Report {
             "elapsed_s": self.run.elapsed.as_secs_f64(),
             "healthz": self.healthz_summary(),
             "operations": operations,
-            "total": {"count": count, "rps": rps, "errors": errors},
+            "total": {"count": count, "rps": rps, "errors": errors, "shed": shed},
             "healthz_ratio": self.ratio(),
         });
         if let Value::Object(map) = &mut doc {
@@ -131,25 +135,34 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n{:<16} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
-            "operation", "count", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+            "\n{:<16} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7}",
+            "operation",
+            "count",
+            "req/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "errors",
+            "shed"
         );
         let row = |out: &mut String, name: &str, s: &OpSummary| {
             let _ = writeln!(
                 out,
-                "{name:<16} {:>9} {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}",
-                s.count, s.rps, s.p50, s.p90, s.p99, s.p999, s.max, s.errors
+                "{name:<16} {:>9} {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7}",
+                s.count, s.rps, s.p50, s.p90, s.p99, s.p999, s.max, s.errors, s.shed
             );
         };
         let healthz = self.healthz_summary();
         row(&mut out, "healthz", &healthz);
-        let _ = writeln!(out, "{}", "-".repeat(95));
+        let _ = writeln!(out, "{}", "-".repeat(103));
         let operations = self.operations();
         for (name, summary) in &operations {
             row(&mut out, name, summary);
         }
-        let (count, rps, errors) = self.total();
-        let _ = writeln!(out, "{:<16} {count:>9} {rps:>10.1} {:>49} {errors:>7}", "total", "");
+        let (count, rps, errors, shed) = self.total();
+        let _ = writeln!(out, "{:<16} {count:>9} {rps:>10.1} {:>49} {errors:>7} {shed:>7}", "total", "");
         if let Some(ratio) = self.ratio() {
             let _ = writeln!(
                 out,
@@ -160,10 +173,10 @@ impl Report {
         }
         let failing: Vec<_> = std::iter::once(("healthz", &healthz))
             .chain(operations.iter().map(|(n, s)| (*n, s)))
-            .filter(|(_, s)| s.errors > 0)
+            .filter(|(_, s)| s.errors + s.shed > 0)
             .collect();
         if !failing.is_empty() {
-            let _ = writeln!(out, "\nerrors (first few of each):");
+            let _ = writeln!(out, "\nerrors and shed answers (first few of each):");
             for (name, s) in failing {
                 for sample in &s.error_samples {
                     let _ = writeln!(out, "  {name}: {sample}");

@@ -14,20 +14,24 @@ const ERROR_SAMPLES: usize = 5;
 pub struct OpStats {
     /// Latencies of the successful (2xx) requests, in microseconds.
     pub latency: Histogram,
-    /// Non-2xx answers and transport failures (refused, reset, timed out).
+    /// Other non-2xx answers and transport failures (refused, reset, timed out).
     pub errors: u64,
+    /// Answers that shed the request (429, 503): a server protecting itself, told apart
+    /// from failures.
+    pub shed: u64,
     pub error_samples: Vec<String>,
 }
 
 impl OpStats {
     /// Requests made, successful or not.
     pub fn count(&self) -> u64 {
-        self.latency.count() + self.errors
+        self.latency.count() + self.errors + self.shed
     }
 
     fn merge(&mut self, other: &OpStats) {
         self.latency.merge(&other.latency);
         self.errors += other.errors;
+        self.shed += other.shed;
         for sample in &other.error_samples {
             if self.error_samples.len() < ERROR_SAMPLES {
                 self.error_samples.push(sample.clone());
@@ -60,6 +64,15 @@ impl Recorder {
         }
     }
 
+    /// A shed answer; its description joins the samples (a 429 may be the abuse limits).
+    pub fn shed(&mut self, op: &'static str, message: impl FnOnce() -> String) {
+        let stats = self.ops.entry(op).or_default();
+        stats.shed += 1;
+        if stats.error_samples.len() < ERROR_SAMPLES {
+            stats.error_samples.push(message());
+        }
+    }
+
     pub fn merge(&mut self, other: &Recorder) {
         for (name, stats) in &other.ops {
             self.ops.entry(name).or_default().merge(stats);
@@ -87,6 +100,7 @@ mod tests {
             b.error("feed", || format!("bang {i}"));
         }
         b.success("post", Duration::from_millis(2));
+        b.shed("post", || "HTTP 503: overloaded".into());
         a.merge(&b);
         let feed = &a.ops["feed"];
         assert_eq!(feed.count(), 12);
@@ -94,6 +108,7 @@ mod tests {
         assert_eq!(feed.error_samples.len(), ERROR_SAMPLES);
         assert_eq!(feed.error_samples[0], "boom 0");
         assert_eq!(a.ops["post"].latency.max(), 2_000);
-        assert_eq!(a.total_count(), 13);
+        assert_eq!((a.ops["post"].shed, a.ops["post"].errors), (1, 0));
+        assert_eq!(a.total_count(), 14);
     }
 }

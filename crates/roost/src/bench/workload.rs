@@ -26,6 +26,11 @@ use super::stats::Recorder;
 /// long before trying again, so that a dead target does not turn the loop into a spin.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
 
+/// After a shed answer (429, 503) a virtual user waits this long, as the server's
+/// `Retry-After: 1` asks and as a well-behaved client does; without it, shed answers come
+/// back at once and the loop turns into a retry storm that measures only the shedding.
+const SHED_PAUSE: Duration = Duration::from_secs(1);
+
 /// The words `search` queries: those of the seeded texts (computed once).
 static SEARCH_WORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
 
@@ -217,6 +222,10 @@ async fn virtual_user(
                 recorder.success(planned.op, started.elapsed());
                 memory.note(planned.op, &answer.body);
             }
+            Ok(answer) if answer.is_shed() => {
+                recorder.shed(planned.op, || answer.describe());
+                tokio::time::sleep(SHED_PAUSE).await;
+            }
             Ok(answer) => recorder.error(planned.op, || answer.describe()),
             Err(err) => {
                 recorder.error(planned.op, || format!("{err:#}"));
@@ -257,6 +266,23 @@ pub async fn run(
     }
     phase.elapsed = started.elapsed();
     Ok(phase)
+}
+
+/// `GET /healthz` every `every` on a connection of its own until `deadline`, as the
+/// orchestrator's probe would while the workload runs: recorded as `healthz_probe`.
+pub async fn probe_healthz(target: Arc<Target>, every: Duration, deadline: Instant) -> Recorder {
+    let mut recorder = Recorder::new();
+    let mut conn = target.connect();
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        match conn.get("/healthz", None).await {
+            Ok(answer) if answer.is_success() => recorder.success("healthz_probe", started.elapsed()),
+            Ok(answer) => recorder.error("healthz_probe", || answer.describe()),
+            Err(err) => recorder.error("healthz_probe", || format!("{err:#}")),
+        }
+        tokio::time::sleep(every.saturating_sub(started.elapsed())).await;
+    }
+    recorder
 }
 
 #[cfg(test)]

@@ -221,6 +221,11 @@ impl Server {
         self.launch().await;
     }
 
+    /// The server's process id (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
+    }
+
     pub fn client(&self) -> Client {
         Client { http: reqwest::Client::new(), base: self.base.clone(), token: None }
     }
@@ -369,6 +374,14 @@ impl Client {
             }
         }
     }
+}
+
+/// `setup` under a store-fault file (see `roost_engines::faults`), absent for now: write
+/// `slow <ms>`, `throttle <n>` or `down` to it to make the store misbehave.
+pub fn store_faults(setup: Setup) -> (Setup, PathBuf) {
+    let name = setup.data_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let file = std::env::temp_dir().join(format!("{name}-store-faults"));
+    (setup.env("ROOST_TEST_STORE_FAULTS", file.to_str().unwrap()), file)
 }
 
 /// Runs `redis-cli` against the test Redis (to simulate a lost cache key, say).
