@@ -16,6 +16,9 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Open connections per instance; further clients wait in the listen queue.
     pub max_connections: usize,
+    /// After SIGTERM (or Ctrl-C), requests under way and jobs being run get this many
+    /// seconds to finish before the process exits anyway.
+    pub shutdown_grace_secs: u64,
     /// Comma-separated origins (`https://app.example`) whose pages may call the API from a
     /// browser (CORS). Empty: same-origin only, and no CORS headers at all.
     pub cors_origins: String,
@@ -31,6 +34,7 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
             max_connections: 10_000,
+            shutdown_grace_secs: 10,
             cors_origins: String::new(),
             trust_forwarded_for: false,
         }
