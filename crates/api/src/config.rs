@@ -19,6 +19,9 @@ pub struct HttpConfig {
     /// Requests handled at once per instance; one more is answered 503 with `Retry-After`
     /// at once rather than queued. Health, readiness and metrics are never refused.
     pub max_in_flight: usize,
+    /// After SIGTERM (or Ctrl-C), requests under way and jobs being run get this many
+    /// seconds to finish before the process exits anyway.
+    pub shutdown_grace_secs: u64,
     /// Comma-separated origins (`https://app.example`) whose pages may call the API from a
     /// browser (CORS). Empty: same-origin only, and no CORS headers at all.
     pub cors_origins: String,
@@ -35,6 +38,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             max_connections: 10_000,
             max_in_flight: 512,
+            shutdown_grace_secs: 10,
             cors_origins: String::new(),
             trust_forwarded_for: false,
         }

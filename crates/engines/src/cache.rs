@@ -163,6 +163,18 @@ pub trait Cache: Send + Sync + 'static {
         min_idle: Duration,
         count: usize,
     ) -> EngineResult<Vec<QueueMessage>>;
+    /// `XCLAIM stream group consumer 0 ids... IDLE idle JUSTID`: the pending messages among
+    /// `ids` now owned by `consumer` and idle for `idle`, as if delivered that long ago, so
+    /// that a claim with a smaller `min_idle` takes them at once; no delivery is counted.
+    /// How many were pending.
+    async fn xclaim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        idle: Duration,
+    ) -> EngineResult<u64>;
     /// `XRANGE stream - + COUNT count`: the oldest entries, delivered or not, in id order
     /// (`deliveries` is 0: a range read delivers nothing).
     async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>>;

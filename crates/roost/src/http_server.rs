@@ -8,8 +8,8 @@
 //!   listen queue instead of exhausting file descriptors and memory;
 //! - the peer address as axum's `ConnectInfo`, for per-address limits.
 //!
-//! Shutdown is graceful: the listener closes, idle connections end, and requests under way
-//! get up to `DRAIN` to finish.
+//! Shutdown is graceful: the listener closes (new connections are refused), idle
+//! connections end, and requests under way get up to `shutdown_grace_secs` to finish.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,8 +28,6 @@ use tokio::sync::Semaphore;
 use tower_service::Service as _;
 use tracing::{info, warn};
 
-/// How long requests under way may run after shutdown begins.
-const DRAIN: Duration = Duration::from_secs(10);
 /// A failed `accept` (out of file descriptors, say) is retried after this pause, rather than
 /// spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -77,8 +75,9 @@ pub async fn serve(
         });
     }
     drop(listener);
+    let grace = Duration::from_secs(http.shutdown_grace_secs);
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(DRAIN) => info!("requests still under way after {DRAIN:?}; stopping anyway"),
+        () = tokio::time::sleep(grace) => info!("requests still under way after {grace:?}; stopping anyway"),
     }
 }

@@ -1,6 +1,7 @@
-//! `roost serve`: open the engines, start the workers, serve HTTP until SIGTERM or Ctrl-C.
+//! `roost serve`: open the engines, start the workers, serve HTTP until SIGTERM or Ctrl-C,
+//! then shut down within `shutdown_grace_secs` (docs/reliability.md, "SIGTERM").
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tracing::info;
@@ -29,7 +30,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let workers = roost_workers::spawn(service.clone());
 
     let public_metrics = settings.process.metrics_listen.is_none().then(|| telemetry.clone());
-    let app = roost_api::router(service, &settings.http, public_metrics);
+    let app = roost_api::router(service.clone(), &settings.http, public_metrics);
     let metrics_server = match &settings.process.metrics_listen {
         Some(address) => Some(serve_metrics(address, telemetry, &settings.http).await?),
         None => None,
@@ -38,11 +39,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.process.listen))?;
     info!(listen = %listener.local_addr()?, engines = %deployment::describe(&settings), "roost is serving");
-    http_server::serve(listener, app, &settings.http, shutdown_signal()).await;
+    // One deadline from the signal for everything: requests drain while the workers finish
+    // the job each has under way (the rest go back to the queue), and event streams, which
+    // never end by themselves, end at once rather than hold the drain.
+    let grace = Duration::from_secs(settings.http.shutdown_grace_secs);
+    let signalled = std::sync::OnceLock::new();
+    let shutdown = async {
+        shutdown_signal().await;
+        let _ = signalled.set(Instant::now());
+        service.close_streams();
+        workers.begin_stop();
+    };
+    http_server::serve(listener, app, &settings.http, shutdown).await;
     if let Some(server) = metrics_server {
         server.abort();
     }
-    workers.stop(Duration::from_secs(10)).await;
+    let left = grace.saturating_sub(signalled.get().map_or(Duration::ZERO, Instant::elapsed));
+    workers.stop(left).await;
     info!("roost stopped");
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! | `followers_count` | profile (`USER#uid` / `PROFILE`) | `USER#uid` / `FOLLOWER#…` edges |
 //! | `following_count` | profile | `USER#uid` / `FOLLOWING#…` edges |
 //! | `posts_count` | profile | posts (`POST#pid` / `META`) whose `author_id` is the user |
-//! | `like_count` | post (`POST#pid` / `META`) | `POST#pid` / `LIKE#…` items |
+//! | `like_count` | post (`POST#pid` / `META`) | `POST#pid` / `LIKE#…` items but tombstones (unlikes) |
 //! | `comment_count` | post | `POST#pid` / `COMMENT#…` thread items not `deleted` |
 //!
 //! The check is one scan of the store, so it costs one read of every item. A scan is not a
@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use roost_engines::{Cond, EngineError, Index, Item, Key, KeyCondition, Page, Update};
 
 use crate::error::ServiceResult;
-use crate::{keys, Service};
+use crate::{keys, likes, Service};
 
 /// Items read per scan page.
 const SCAN_PAGE: usize = 1000;
@@ -95,7 +95,7 @@ impl Tally {
                 if let Some(author) = item.str("author_id") {
                     self.count(keys::user(author), "posts_count");
                 }
-            } else if sk.starts_with("LIKE#") {
+            } else if sk.starts_with("LIKE#") && likes::is_like(item) {
                 self.count(keys::post(pid), "like_count");
             } else if sk.starts_with(keys::COMMENT_PREFIX) && !is_deleted(item) {
                 self.count(keys::post(pid), "comment_count");
@@ -186,7 +186,9 @@ impl Service {
         let (mut counted, mut start) = (0, None);
         loop {
             let page = self.store.query(index, cond.clone(), Page::forward(SCAN_PAGE).after(start)).await?;
-            counted += page.items.iter().filter(|item| !is_deleted(item)).count() as i64;
+            let counts =
+                |item: &&Item| !is_deleted(item) && (drift.counter != "like_count" || likes::is_like(item));
+            counted += page.items.iter().filter(counts).count() as i64;
             match page.last_key {
                 Some(key) => start = Some(key),
                 None => return Ok(counted),
@@ -225,6 +227,8 @@ mod tests {
             post("P1", "A", 1, 1),
             post("P2", "A", 0, 0),
             Item::new("POST#P1", "LIKE#B"),
+            // An unlike's tombstone is no like.
+            Item::new("POST#P1", "LIKE#C").with("unliked", true),
             Item::new("POST#P1", "COMMENT#C1"),
             Item::new("POST#P1", "COMMENT#C1/C2").with("deleted", true),
             // Items that count nothing.

@@ -79,8 +79,10 @@ impl Service {
             }
             Err(EngineError::TransactionCanceled { reasons }) => match failed_at(&reasons) {
                 Some(0 | 1) => return Err(ServiceError::Forbidden("a block stands between you".into())),
-                // Already following: following again is a no-op.
-                Some(2 | 3) => {}
+                // Already following: nothing to write, but the feed side is done again, so a
+                // follow whose process died between its commit and its backfill (the client
+                // saw no answer) is completed by the client's retry.
+                Some(2 | 3) => self.after_follow(me, &target.id).await?,
                 Some(4) => return Err(ServiceError::NotFound("user")),
                 _ => return Err(ServiceError::Unauthorized),
             },
@@ -123,7 +125,14 @@ impl Service {
                 self.forget_profiles(&[follower, followee]).await;
                 self.after_unfollow(follower, followee).await
             }
-            // Not following (or the other account is gone): unfollowing again is a no-op.
+            // Not following: nothing to write, but the followee's posts leave the feed again,
+            // so an unfollow whose process died after its commit is completed by a retry.
+            Err(EngineError::TransactionCanceled { reasons })
+                if matches!(failed_at(&reasons), Some(0 | 1)) =>
+            {
+                self.after_unfollow(follower, followee).await
+            }
+            // The other account is gone: nothing to undo.
             Err(EngineError::TransactionCanceled { .. }) => Ok(()),
             Err(err) => Err(err.into()),
         }

@@ -139,6 +139,15 @@ impl Service {
         Ok(self.cache.xreadgroup(&queue, GROUP, consumer, count, Duration::ZERO).await?)
     }
 
+    /// Hands jobs `consumer` read and will not run back to the queue: their idle time is
+    /// set past `job_claim_idle_secs`, so the next claim of any worker takes them at once
+    /// (and an instance's startup claim, which takes every pending job, anyway).
+    pub async fn hand_back_jobs(&self, consumer: &str, ids: &[String]) -> ServiceResult<()> {
+        let idle = Duration::from_secs(self.config.job_claim_idle_secs.saturating_add(1));
+        self.cache.xclaim_idle(&self.ck.queue(STREAM), GROUP, consumer, ids, idle).await?;
+        Ok(())
+    }
+
     /// Marks job `id` done, so it is never delivered again.
     pub async fn ack_job(&self, id: &str) -> ServiceResult<()> {
         self.cache.xack(&self.ck.queue(STREAM), GROUP, &[id.to_string()]).await?;

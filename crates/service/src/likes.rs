@@ -61,7 +61,7 @@ pub(crate) fn next_like_version() -> u64 {
 }
 
 /// Whether a stored like item is a live like (not a tombstone).
-fn is_like(item: &Item) -> bool {
+pub(crate) fn is_like(item: &Item) -> bool {
     !item.attrs.contains_key(UNLIKED)
 }
 

@@ -85,6 +85,8 @@ pub struct Hub {
 struct HubState {
     next_id: u64,
     users: HashMap<String, Listener>,
+    /// Set at shutdown: every stream has ended and new ones end at once.
+    closed: bool,
 }
 
 /// One connected user: their connections and the posts recently shown to them.
@@ -118,9 +120,20 @@ impl Hub {
         let mut state = self.state();
         state.next_id += 1;
         let id = state.next_id;
-        state.users.entry(uid.to_string()).or_default().connections.insert(id, sender);
-        self.connections.fetch_add(1, Ordering::Relaxed);
+        // Closed: the sender is dropped here, so the stream ends after its replay.
+        if !state.closed {
+            state.users.entry(uid.to_string()).or_default().connections.insert(id, sender);
+            self.connections.fetch_add(1, Ordering::Relaxed);
+        }
         (receiver, Registration { hub: self.clone(), uid: uid.to_string(), id })
+    }
+
+    /// Ends every open stream (their senders are dropped) and every later one at once.
+    fn close(&self) {
+        let mut state = self.state();
+        state.closed = true;
+        state.users.clear();
+        self.connections.store(0, Ordering::Relaxed);
     }
 
     fn disconnect(&self, uid: &str, id: u64) {
@@ -282,6 +295,14 @@ impl Service {
         };
         let replayed_up_to = backlog.back().and_then(|e| e.id.clone());
         Ok(EventStream { backlog, replayed_up_to, receiver, _registration: registration })
+    }
+
+    /// Ends this instance's event streams, and any opened later, at once: at shutdown, so
+    /// that streams (which never end by themselves) do not hold the drain of requests
+    /// under way until its deadline. Clients reconnect to another instance with
+    /// `Last-Event-ID`.
+    pub fn close_streams(&self) {
+        self.hub.close();
     }
 
     /// Open event streams on this instance (for metrics and tests).

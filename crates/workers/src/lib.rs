@@ -71,9 +71,16 @@ pub fn spawn(service: Service) -> Workers {
 }
 
 impl Workers {
-    /// Stops taking jobs and waits (up to `grace`) for the ones under way.
-    pub async fn stop(self, grace: Duration) {
+    /// Tells the workers to stop: each finishes the job it has under way and hands the
+    /// rest of its batch back to the queue (see [`Workers::stop`]).
+    pub fn begin_stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Stops taking jobs and waits (up to `grace`) for the ones under way; jobs read and
+    /// not started are handed back, claimable by any instance at once.
+    pub async fn stop(self, grace: Duration) {
+        self.begin_stop();
         if tokio::time::timeout(grace, self.task).await.is_err() {
             tracing::warn!(
                 "workers did not finish within the grace period; their jobs will be claimed again"
@@ -107,16 +114,38 @@ async fn run(service: Service, consumer: String, mut stopped: watch::Receiver<bo
                 continue;
             }
         };
+        let unstarted = std::sync::Mutex::new(Vec::new());
         futures::stream::iter(in_order_lanes(batch))
             .for_each_concurrent(concurrency, |lane| {
-                let service = service.clone();
+                let (service, stopped, unstarted) = (service.clone(), stopped.clone(), &unstarted);
                 async move {
                     for message in lane {
+                        // Told to stop: what is left of the lane goes back, in its order.
+                        if *stopped.borrow() {
+                            unstarted.lock().unwrap_or_else(|e| e.into_inner()).push(message.id);
+                            continue;
+                        }
                         run_one(&service, message).await;
                     }
                 }
             })
             .await;
+        hand_back(&service, &consumer, unstarted.into_inner().unwrap_or_else(|e| e.into_inner())).await;
+    }
+}
+
+/// Hands jobs this worker read but will not run (it is stopping) back to the queue, where
+/// any instance's next claim takes them at once, rather than after `job_claim_idle_secs`.
+/// If that fails they are claimed after the idle time as usual.
+async fn hand_back(service: &Service, consumer: &str, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    match service.hand_back_jobs(consumer, &ids).await {
+        Ok(()) => tracing::info!(jobs = ids.len(), "stopping: unstarted jobs handed back to the queue"),
+        Err(err) => {
+            tracing::warn!(%err, jobs = ids.len(), "handing jobs back failed; they will be claimed after the idle time")
+        }
     }
 }
 

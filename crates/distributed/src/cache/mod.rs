@@ -290,6 +290,17 @@ impl Cache for RedisCache {
         self.run(queue::xautoclaim(&self.connections, stream, group, consumer, min_idle, count)).await
     }
 
+    async fn xclaim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        idle: Duration,
+    ) -> EngineResult<u64> {
+        self.run(queue::xclaim_idle(&self.connections, stream, group, consumer, ids, idle)).await
+    }
+
     async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
         self.run(queue::xrange(&self.connections, stream, count)).await
     }

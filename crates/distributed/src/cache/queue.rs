@@ -12,6 +12,10 @@
 //! - `XAUTOCLAIM … 0-0 COUNT n` moves messages idle past `min_idle` to the caller; it does
 //!   not say how often each was delivered, so a pipelined `XPENDING` per claimed id asks.
 //!
+//! - `XCLAIM … 0 ids… IDLE ms JUSTID` hands messages back: still pending, but idle as if
+//!   delivered `ms` ago, so another worker's `XAUTOCLAIM` takes them at once; `JUSTID`
+//!   counts no delivery.
+//!
 //! Durability is Redis's (AOF or RDB, as the deployment configures it).
 
 use std::time::Duration;
@@ -171,6 +175,26 @@ pub(super) async fn xrange(c: &Connections, stream: &str, count: usize) -> Engin
         .into_iter()
         .map(|(id, payload)| QueueMessage { id, payload, deliveries: 0 })
         .collect())
+}
+
+pub(super) async fn xclaim_idle(
+    c: &Connections,
+    stream: &str,
+    group: &str,
+    consumer: &str,
+    ids: &[String],
+    idle: Duration,
+) -> EngineResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+    let value: Value = c
+        .pool
+        .xclaim(stream, group, consumer, 0, ids.to_vec(), Some(idle_ms), None, None, false, true)
+        .await
+        .map_err(unavailable)?;
+    Ok(reply::array("XCLAIM", value)?.len() as u64)
 }
 
 pub(super) async fn xdel(c: &Connections, stream: &str, ids: &[String]) -> EngineResult<u64> {

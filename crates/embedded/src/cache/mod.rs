@@ -309,6 +309,17 @@ impl Cache for MemoryCache {
         self.shared.queue.xautoclaim(stream, group, consumer, min_idle, count).await
     }
 
+    async fn xclaim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        idle: Duration,
+    ) -> EngineResult<u64> {
+        self.shared.queue.xclaim_idle(stream, group, consumer, ids, idle).await
+    }
+
     async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
         self.shared.queue.xrange(stream, count).await
     }

@@ -264,6 +264,33 @@ impl Queue {
         .await
     }
 
+    pub async fn xclaim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        idle: Duration,
+    ) -> EngineResult<u64> {
+        let ids = ids.iter().map(|id| EntryId::parse(id)).collect::<QueueResult<Vec<_>>>()?;
+        let (stream, group, consumer) = (stream.to_owned(), group.to_owned(), consumer.to_owned());
+        let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+        self.run(move |tx| {
+            let delivered_at = now_ms().saturating_sub(idle);
+            let mut claim = tx.prepare_cached(
+                "UPDATE pending SET consumer = ?5, delivered_at = ?6
+                 WHERE stream = ?1 AND grp = ?2 AND ms = ?3 AND seq = ?4",
+            )?;
+            let mut claimed = 0;
+            for id in ids {
+                claimed +=
+                    claim.execute(params![stream, group, id.ms, id.seq, consumer, delivered_at])? as u64;
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
     pub async fn xautoclaim(
         &self,
         stream: &str,

@@ -56,6 +56,7 @@ macro_rules! cache_conformance_tests {
             xreadgroup_wakes_on_xadd,
             pending_messages_are_reclaimed_not_reread,
             xack_counts_pending_and_deletes,
+            xclaim_idle_hands_messages_back_for_an_immediate_claim,
             xrange_reads_without_delivering_and_xdel_removes,
             ping_answers,
         );
@@ -701,6 +702,31 @@ pub async fn pending_messages_are_reclaimed_not_reread(cache: Arc<dyn Cache>) ->
     let again = cache.xautoclaim(&stream, group, "third", min_idle, 10).await?;
     assert_eq!(ids(&again), sent[2..], "acknowledged messages are never claimed again");
     assert_eq!(again[0].deliveries, 3);
+    Ok(())
+}
+
+/// `XCLAIM … IDLE … JUSTID`: a stopping worker's unstarted messages are claimable by
+/// another at once, with no delivery counted; acknowledged ones are not pending.
+pub async fn xclaim_idle_hands_messages_back_for_an_immediate_claim(
+    cache: Arc<dyn Cache>,
+) -> EngineResult<()> {
+    let (stream, group) = stream_with_group(cache.as_ref(), "handback").await?;
+    let mut sent = Vec::new();
+    for job in ["a", "b", "c"] {
+        sent.push(cache.xadd(&stream, b(job)).await?);
+    }
+    let read = cache.xreadgroup(&stream, group, "stopping", 10, Duration::ZERO).await?;
+    assert_eq!(ids(&read), sent);
+    assert_eq!(cache.xack(&stream, group, &sent[..1]).await?, 1);
+
+    let min_idle = Duration::from_secs(30);
+    assert_eq!(cache.xautoclaim(&stream, group, "other", min_idle, 10).await?, vec![], "just read");
+    let idle = Duration::from_secs(31);
+    assert_eq!(cache.xclaim_idle(&stream, group, "stopping", &sent, idle).await?, 2, "only the pending ones");
+    let claimed = cache.xautoclaim(&stream, group, "other", min_idle, 10).await?;
+    assert_eq!(ids(&claimed), sent[1..], "claimable at once");
+    assert!(claimed.iter().all(|m| m.deliveries == 2), "the hand-back delivered nothing: {claimed:?}");
+    assert_eq!(cache.xclaim_idle(&stream, group, "stopping", &[], idle).await?, 0);
     Ok(())
 }
 

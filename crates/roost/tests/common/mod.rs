@@ -215,6 +215,30 @@ impl Server {
         }
     }
 
+    /// SIGTERM: the graceful stop an orchestrator asks for (see [`Server::exited`]).
+    pub fn sigterm(&self) {
+        let pid = self.child.as_ref().expect("the server is running").id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("running kill").success());
+    }
+
+    /// Waits up to `within` for the process to end by itself; its exit status.
+    pub async fn exited(&mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.as_mut().expect("the server was started").try_wait().unwrap() {
+                self.child = None;
+                return status;
+            }
+            assert!(started.elapsed() < within, "roost did not exit within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Starts the process again on the same data (and port).
     pub async fn restart(&mut self) {
         self.kill9();

@@ -38,6 +38,11 @@ impl EventReader {
         EventReader { response, buffer: String::new() }
     }
 
+    /// Reads (and drops) whatever comes until the server ends the stream.
+    pub async fn until_end(&mut self) {
+        while let Ok(Some(_)) = self.response.chunk().await {}
+    }
+
     /// The next event (comment-only blocks, the keep-alives, are skipped).
     pub async fn next(&mut self) -> SseEvent {
         loop {
