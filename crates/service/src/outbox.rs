@@ -110,6 +110,8 @@ impl Service {
         let now = time::now_millis();
         let below = ids::floor_id(now.saturating_sub(grace.as_millis() as u64));
         let mut backlog = OutboxBacklog::default();
+        // Once queuing failed (the queue is down), the sweep only counts the backlog.
+        let mut queue_down = false;
         for shard in 0..keys::OUTBOX_SHARDS {
             let cond = KeyCondition::pk(keys::outbox_pk(shard)).with_sk(SkCond::Lt(below.clone()));
             let found = self.store.query(Index::Table, cond, Page::forward(SWEEP_BATCH)).await?;
@@ -117,9 +119,17 @@ impl Service {
             if let Some(oldest) = found.items.first().and_then(|i| ids::millis_of(&i.sk)) {
                 backlog.oldest_secs = backlog.oldest_secs.max(now.saturating_sub(oldest) as f64 / 1000.0);
             }
-            for item in found.items {
-                if self.relay_one(&item, now).await? {
-                    backlog.relayed += 1;
+            for item in &found.items {
+                if queue_down {
+                    break;
+                }
+                match self.relay_one(item, now).await {
+                    Ok(true) => backlog.relayed += 1,
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "the outbox relay could not queue a job; will retry");
+                        queue_down = true;
+                    }
                 }
             }
         }
