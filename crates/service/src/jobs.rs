@@ -97,8 +97,14 @@ impl Job {
 
 impl Service {
     pub(crate) async fn enqueue(&self, job: &Job) -> ServiceResult<()> {
-        let payload = serde_json::to_vec(job)?;
-        self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(payload)).await?;
+        self.enqueue_payload(&serde_json::to_value(job)?).await
+    }
+
+    /// Queues a job as serialized (with whatever the caller added, see `outbox`).
+    pub(crate) async fn enqueue_payload(&self, payload: &serde_json::Value) -> ServiceResult<()> {
+        #[cfg(debug_assertions)]
+        refusal_on_purpose()?;
+        self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(serde_json::to_vec(payload)?)).await?;
         Ok(())
     }
 
@@ -178,6 +184,18 @@ fn failure_on_purpose() -> ServiceResult<()> {
         Some(path) if std::path::Path::new(&path).exists() => {
             Err(ServiceError::Internal("a job failing on purpose (ROOST_TEST_FAILING_JOBS)".into()))
         }
+        _ => Ok(()),
+    }
+}
+
+/// Debug builds only, for the outbox tests: while the file named by
+/// `ROOST_TEST_FAILING_ENQUEUE` exists, queuing any job fails.
+#[cfg(debug_assertions)]
+fn refusal_on_purpose() -> ServiceResult<()> {
+    match std::env::var_os("ROOST_TEST_FAILING_ENQUEUE") {
+        Some(path) if std::path::Path::new(&path).exists() => Err(ServiceError::Unavailable(
+            "the queue refusing on purpose (ROOST_TEST_FAILING_ENQUEUE)".into(),
+        )),
         _ => Ok(()),
     }
 }

@@ -15,13 +15,12 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use roost_engines::{Cond, EngineError, Index, Item, KeyCondition, Page, SkCond, TxOp, Update};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ServiceResult;
-use crate::jobs::{Job, STREAM};
+use crate::jobs::Job;
 use crate::{ids, keys, time, Service};
 
 /// The attribute holding when the item may be queued again (ms since the epoch).
@@ -75,14 +74,11 @@ impl Service {
     }
 
     async fn enqueue_outboxed(&self, id: &str, job: &Job) -> ServiceResult<()> {
-        #[cfg(debug_assertions)]
-        refusal_on_purpose()?;
         let mut payload = serde_json::to_value(job)?;
         if let Value::Object(fields) = &mut payload {
             fields.insert(PAYLOAD_FIELD.into(), id.into());
         }
-        self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(serde_json::to_vec(&payload)?)).await?;
-        Ok(())
+        self.enqueue_payload(&payload).await
     }
 
     /// After the job of `payload` ran (or went to the dead letters): its outbox item, if it
@@ -168,17 +164,5 @@ impl Service {
         }
         tracing::info!(outbox = %item.sk, kind = job.kind(), "queued a committed write's job from the outbox");
         Ok(true)
-    }
-}
-
-/// Debug builds only, for the outbox tests: while the file named by
-/// `ROOST_TEST_FAILING_ENQUEUE` exists, queuing a committed write's job fails.
-#[cfg(debug_assertions)]
-fn refusal_on_purpose() -> ServiceResult<()> {
-    match std::env::var_os("ROOST_TEST_FAILING_ENQUEUE") {
-        Some(path) if std::path::Path::new(&path).exists() => Err(crate::ServiceError::Unavailable(
-            "the queue refusing on purpose (ROOST_TEST_FAILING_ENQUEUE)".into(),
-        )),
-        _ => Ok(()),
     }
 }
