@@ -40,6 +40,14 @@ pub enum Job {
         #[serde(default)]
         media_ids: Vec<String>,
     },
+    /// Fill a new follower's feed with the followee's recent posts: done by the follow
+    /// request itself, queued only when that failed after the follow committed.
+    Backfill {
+        /// The new follower, whose feed receives the posts.
+        follower_id: String,
+        /// Whom they follow now.
+        followee_id: String,
+    },
     /// Bring the store's like item and counter in line with a like or unlike the cache
     /// already answered.
     SyncLike {
@@ -80,6 +88,7 @@ impl Job {
         match self {
             Job::FanOut { .. } => "fan_out",
             Job::Retract { .. } => "retract",
+            Job::Backfill { .. } => "backfill",
             Job::SyncLike { .. } => "sync_like",
             Job::EraseAccount { .. } => "erase_account",
         }
@@ -166,6 +175,7 @@ impl Service {
                 self.retract(&post_id, &author_id).await?;
                 self.delete_media(&media_ids).await
             }
+            Job::Backfill { follower_id, followee_id } => self.backfill_job(&follower_id, &followee_id).await,
             Job::EraseAccount { user_id, username, display_name, closed_at_ms } => {
                 self.erase_account(&user_id, &username, &display_name, closed_at_ms).await
             }

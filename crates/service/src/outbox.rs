@@ -73,6 +73,14 @@ impl Service {
         }
     }
 
+    /// For work the request did itself after the commit (a follow's backfill): its outbox
+    /// item is owed no more. If deleting it fails, the relay queues the job (harmless).
+    pub(crate) async fn done_inline(&self, outboxed: Outboxed) {
+        if let Err(err) = self.store.delete(&keys::outbox(&outboxed.id), Cond::None).await {
+            tracing::warn!(%err, outbox = %outboxed.id, "clearing an outbox item failed; its job will run again");
+        }
+    }
+
     async fn enqueue_outboxed(&self, id: &str, job: &Job) -> ServiceResult<()> {
         let mut payload = serde_json::to_value(job)?;
         if let Value::Object(fields) = &mut payload {
