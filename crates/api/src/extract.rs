@@ -163,7 +163,13 @@ pub struct IdempotencyHeader {
     /// Any string of 1 to 255 visible ASCII characters, new for each new request (a UUID
     /// will do); remembered 24 h per user. A retry with the same key and request answers
     /// what the first one created; with another request, 422.
-    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    #[param(
+        rename = "Idempotency-Key",
+        required = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
     #[allow(dead_code)]
-    idempotency_key: Option<String>,
+    idempotency_key: String,
 }
