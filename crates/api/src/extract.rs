@@ -163,13 +163,9 @@ pub struct IdempotencyHeader {
     /// Any string of 1 to 255 visible ASCII characters, new for each new request (a UUID
     /// will do); remembered 24 h per user. A retry with the same key and request answers
     /// what the first one created; with another request, 422.
-    #[param(
-        rename = "Idempotency-Key",
-        required = false,
-        min_length = 1,
-        max_length = 255,
-        pattern = "^[!-~]+$"
-    )]
+    // The rule is stated in words, as for `Last-Event-ID`, not as `pattern`/`maxLength`:
+    // schemathesis 4's negative cases for those crashed it now and then (a hypothesis error).
+    #[param(rename = "Idempotency-Key", required = false)]
     #[allow(dead_code)]
     idempotency_key: String,
 }
