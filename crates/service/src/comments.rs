@@ -11,11 +11,12 @@
 //! Deleting the post drops the whole thread (`delete_post_children`).
 
 use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, TxOp, Update};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
+use crate::idempotency::IdempotencyKey;
 use crate::limits::Limit;
 use crate::model::NotificationKind;
 use crate::model::{Caller, Comment, Paged, StoredComment};
@@ -32,7 +33,7 @@ pub const MAX_PATH_DEPTH: usize = 32;
 pub const MAX_DISPLAY_DEPTH: u32 = 8;
 
 /// `POST /api/posts/{id}/comments`.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct NewComment {
     /// The comment's text, 1 to 500 characters.
     #[serde(default)]
@@ -80,6 +81,22 @@ impl Service {
         pid: &str,
         new: NewComment,
     ) -> ServiceResult<Comment> {
+        self.create_comment_once(caller, pid, new, None).await
+    }
+
+    /// Comments as `create_comment`, once per idempotency `key`: a retry with the key
+    /// answers the comment the first request made (see `idempotency`). A comment held for
+    /// review is not covered.
+    pub async fn create_comment_once(
+        &self,
+        caller: &Caller,
+        pid: &str,
+        new: NewComment,
+        key: Option<&IdempotencyKey>,
+    ) -> ServiceResult<Comment> {
+        if let Some(cid) = self.idempotent_replay(caller, key).await? {
+            return self.comment_by_id(&cid).await;
+        }
         self.limit(Limit::Comments, &caller.user_id).await?;
         let text = check_text(&new.text)?;
         let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
@@ -110,8 +127,27 @@ impl Service {
             self.hold_comment(&stored, &path, &word).await?;
             return Ok(Comment { held: true, ..present(stored, (&author).into()) });
         }
-        self.commit_comment(&stored, &path, &post.author_id, parent.as_ref(), Vec::new()).await?;
+        let once = key.map(|k| Self::idempotency_put(caller, k, &id)).into_iter().collect();
+        if let Err(err) = self.commit_comment(&stored, &path, &post.author_id, parent.as_ref(), once).await {
+            // A concurrent request with the same key committed first: answer its comment.
+            return match self.idempotent_replay(caller, key).await? {
+                Some(cid) => self.comment_by_id(&cid).await,
+                None => Err(err),
+            };
+        }
         Ok(present(stored, (&author).into()))
+    }
+
+    /// One comment as the API shows it, by id.
+    async fn comment_by_id(&self, cid: &str) -> ServiceResult<Comment> {
+        let found = self.comment_ref(cid).await?.ok_or(ServiceError::NotFound("comment"))?;
+        let item = self
+            .store
+            .get(&keys::comment_in_thread(&found.post_id, &found.path))
+            .await?
+            .ok_or(ServiceError::NotFound("comment"))?;
+        let author = self.profile(&found.author_id).await?.ok_or(ServiceError::NotFound("comment"))?;
+        Ok(present(item.attrs_as()?, (&author).into()))
     }
 
     /// Publishes a new comment filed at `path`: writes it with `extra` ops in one

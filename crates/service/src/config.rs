@@ -34,6 +34,9 @@ pub struct ServiceConfig {
     /// A queued job delivered to a worker that has not acknowledged it for this long is
     /// taken over by another worker (its instance is presumed dead).
     pub job_claim_idle_secs: u64,
+    /// A committed write's job still in the outbox this long after the commit (the request
+    /// could not queue it) is queued by the outbox relay; also how often the relay sweeps.
+    pub outbox_grace_secs: u64,
     /// Concurrent jobs per instance.
     pub worker_concurrency: usize,
     /// Run on a Redis that keeps nothing across a restart (no AOF, no RDB): refused
@@ -86,6 +89,7 @@ impl Default for ServiceConfig {
             feed_cap: 800,
             fanout_threshold: 10_000,
             job_claim_idle_secs: 30,
+            outbox_grace_secs: 10,
             worker_concurrency: 4,
             allow_volatile_cache: false,
             screening_words: String::new(),

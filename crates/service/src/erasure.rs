@@ -56,24 +56,29 @@ impl Service {
     pub async fn request_erasure(&self, caller: &Caller) -> ServiceResult<()> {
         let item = self.store.get(&keys::user(&caller.user_id)).await?.ok_or(ServiceError::Unauthorized)?;
         let profile: Profile = item.attrs_as()?;
-        // Queued first: once the request is answered, the erasure is in the durable queue.
+        // The erasure's job commits with the close (see `outbox`): once the request is
+        // answered, the erasure will happen.
         let job = Job::EraseAccount {
             user_id: profile.id.clone(),
             username: profile.username.clone(),
             display_name: profile.display_name.clone(),
             closed_at_ms: time::now_millis(),
         };
-        self.enqueue(&job).await?;
-        self.close_account(&profile).await
+        let (op, job) = self.outbox(job)?;
+        self.close_account(&profile, Some(op)).await?;
+        self.hand_over(job).await;
+        Ok(())
     }
 
-    /// What holds from the request on: no profile, no password, no session.
-    async fn close_account(&self, profile: &Profile) -> ServiceResult<()> {
+    /// What holds from the request on: no profile, no password, no session. `outboxed`:
+    /// the erasure's outbox item, written with the close (none when the job closes again).
+    async fn close_account(&self, profile: &Profile, outboxed: Option<TxOp>) -> ServiceResult<()> {
         let uid = profile.id.as_str();
         let mut ops = vec![TxOp::Delete { key: keys::user(uid), cond: Cond::None }];
         ops.extend(
             users::search_entries(profile).iter().map(|i| TxOp::Delete { key: i.key(), cond: Cond::None }),
         );
+        ops.extend(outboxed);
         self.store.transact_write(ops).await?;
         // The claim itself stays until the rest is gone: the name is not free before that.
         let claim = keys::username_claim(&profile.username);
@@ -101,7 +106,7 @@ impl Service {
         if settled > now {
             tokio::time::sleep(Duration::from_millis(settled - now)).await;
         }
-        self.close_account(&bare_profile(uid, username, display_name)).await?;
+        self.close_account(&bare_profile(uid, username, display_name), None).await?;
         // Posts first: taking them out of followers' feeds walks the follower edges.
         self.erase_posts(uid).await?;
         self.erase_likes(uid).await?;
@@ -142,7 +147,7 @@ impl Service {
         self.each_page(Source::gsi1(keys::author_gsi(uid)), |s, items| async move {
             for item in items {
                 let post: StoredPost = item.attrs_as()?;
-                s.remove_post(&post, false).await?;
+                s.remove_post(&post, false, None).await?;
                 s.retract(&post.id, &post.author_id).await?;
                 s.delete_media(&post.media.iter().map(|m| m.id.clone()).collect::<Vec<_>>()).await?;
             }

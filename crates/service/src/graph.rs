@@ -9,6 +9,7 @@ use roost_engines::{
 use crate::analytics::Activity;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
+use crate::jobs::Job;
 use crate::limits::Limit;
 use crate::model::{Caller, FollowState, NotificationKind, Paged, User};
 use crate::notifications::NewNotification;
@@ -43,7 +44,7 @@ impl Service {
             key: keys::relation_edge(keys::BLOCKS, uid, other),
             cond: Cond::NotExists,
         };
-        let ops = vec![
+        let mut ops = vec![
             unblocked(&target.id, me),
             unblocked(me, &target.id),
             TxOp::Put {
@@ -69,13 +70,23 @@ impl Service {
                 cond: Cond::Exists,
             },
         ];
+        // The backfill is owed once the follow commits (see `outbox`); the request does it.
+        let (owed, backfill) =
+            self.outbox(Job::Backfill { follower_id: me.to_string(), followee_id: target.id.clone() })?;
+        ops.push(owed);
         match self.store.transact_write(ops).await {
             Ok(()) => {
                 self.count_activity(Activity::Follow);
                 self.forget_profiles(&[me, &target.id]).await;
                 let note = NewNotification::new(NotificationKind::Follow, me).once(format!("follow#{me}"));
                 self.notify(&target.id, note).await;
-                self.after_follow(me, &target.id).await?;
+                match self.after_follow(me, &target.id).await {
+                    Ok(()) => self.done_inline(backfill).await,
+                    // Followed all the same: the relay queues the backfill from the outbox.
+                    Err(err) => {
+                        tracing::warn!(%err, "backfilling a new follower's feed failed; queued for the workers")
+                    }
+                }
             }
             Err(EngineError::TransactionCanceled { reasons }) => match failed_at(&reasons) {
                 Some(0 | 1) => return Err(ServiceError::Forbidden("a block stands between you".into())),
@@ -193,6 +204,14 @@ impl Service {
     async fn after_follow(&self, follower: &str, followee: &str) -> ServiceResult<()> {
         let Some(item) = self.store.get(&keys::user(followee)).await? else { return Ok(()) };
         self.backfill(follower, &item.attrs_as()?).await
+    }
+
+    /// The backfill's job (see `after_follow`), if the follow still stands.
+    pub(crate) async fn backfill_job(&self, follower: &str, followee: &str) -> ServiceResult<()> {
+        if self.store.get(&keys::following_edge(follower, followee)).await?.is_none() {
+            return Ok(());
+        }
+        self.after_follow(follower, followee).await
     }
 
     /// An unfollow takes the followee's posts out of the feed.

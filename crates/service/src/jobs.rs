@@ -40,6 +40,14 @@ pub enum Job {
         #[serde(default)]
         media_ids: Vec<String>,
     },
+    /// Fill a new follower's feed with the followee's recent posts: done by the follow
+    /// request itself, queued only when that failed after the follow committed.
+    Backfill {
+        /// The new follower, whose feed receives the posts.
+        follower_id: String,
+        /// Whom they follow now.
+        followee_id: String,
+    },
     /// Bring the store's like item and counter in line with a like or unlike the cache
     /// already answered.
     SyncLike {
@@ -80,6 +88,7 @@ impl Job {
         match self {
             Job::FanOut { .. } => "fan_out",
             Job::Retract { .. } => "retract",
+            Job::Backfill { .. } => "backfill",
             Job::SyncLike { .. } => "sync_like",
             Job::EraseAccount { .. } => "erase_account",
         }
@@ -97,8 +106,14 @@ impl Job {
 
 impl Service {
     pub(crate) async fn enqueue(&self, job: &Job) -> ServiceResult<()> {
-        let payload = serde_json::to_vec(job)?;
-        self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(payload)).await?;
+        self.enqueue_payload(&serde_json::to_value(job)?).await
+    }
+
+    /// Queues a job as serialized (with whatever the caller added, see `outbox`).
+    pub(crate) async fn enqueue_payload(&self, payload: &serde_json::Value) -> ServiceResult<()> {
+        #[cfg(debug_assertions)]
+        refusal_on_purpose()?;
+        self.cache.xadd(&self.ck.queue(STREAM), Bytes::from(serde_json::to_vec(payload)?)).await?;
         Ok(())
     }
 
@@ -169,6 +184,7 @@ impl Service {
                 self.retract(&post_id, &author_id).await?;
                 self.delete_media(&media_ids).await
             }
+            Job::Backfill { follower_id, followee_id } => self.backfill_job(&follower_id, &followee_id).await,
             Job::EraseAccount { user_id, username, display_name, closed_at_ms } => {
                 self.erase_account(&user_id, &username, &display_name, closed_at_ms).await
             }
@@ -187,6 +203,18 @@ fn failure_on_purpose() -> ServiceResult<()> {
         Some(path) if std::path::Path::new(&path).exists() => {
             Err(ServiceError::Internal("a job failing on purpose (ROOST_TEST_FAILING_JOBS)".into()))
         }
+        _ => Ok(()),
+    }
+}
+
+/// Debug builds only, for the outbox tests: while the file named by
+/// `ROOST_TEST_FAILING_ENQUEUE` exists, queuing any job fails.
+#[cfg(debug_assertions)]
+fn refusal_on_purpose() -> ServiceResult<()> {
+    match std::env::var_os("ROOST_TEST_FAILING_ENQUEUE") {
+        Some(path) if std::path::Path::new(&path).exists() => Err(ServiceError::Unavailable(
+            "the queue refusing on purpose (ROOST_TEST_FAILING_ENQUEUE)".into(),
+        )),
         _ => Ok(()),
     }
 }

@@ -215,6 +215,24 @@ pub fn unattached(mid: &str) -> Key {
     Key::new(UNATTACHED_PK, mid)
 }
 
+// --- Background work and retried creates (see `outbox`, `idempotency`) ---
+
+/// How many partitions the outbox is spread over, so that no partition runs hot.
+pub const OUTBOX_SHARDS: u32 = 8;
+/// Outbox partition `shard` (below [`OUTBOX_SHARDS`]); sorted by item id, so by time.
+pub fn outbox_pk(shard: u32) -> String {
+    format!("OUTBOX#{shard}")
+}
+/// Outbox item `id`: the job a committed write still owes (its shard follows from the id).
+pub fn outbox(id: &str) -> Key {
+    let shard = id.bytes().map(u32::from).sum::<u32>() % OUTBOX_SHARDS;
+    Key::new(outbox_pk(shard), id)
+}
+/// What user `uid`'s create with idempotency key `key` made, per kind of create (`scope`).
+pub fn idempotency(uid: &str, scope: &str, key: &str) -> Key {
+    Key::new(format!("IDEMPOTENCY#{uid}"), format!("{scope}#{key}"))
+}
+
 /// Cache key names under a namespace.
 #[derive(Clone, Debug)]
 pub struct CacheKeys {

@@ -8,12 +8,13 @@ use std::collections::HashMap;
 use roost_engines::{
     store::by_key, Cond, EngineError, Index, Item, KeyCondition, Page, SkCond, TxOp, Update,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::config::ttl;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
+use crate::idempotency::IdempotencyKey;
 use crate::jobs::Job;
 use crate::limits::Limit;
 use crate::model::{Caller, Image, NotificationKind, Paged, Post, Profile, StoredPost};
@@ -28,7 +29,7 @@ pub(crate) const MAX_MEDIA: usize = 4;
 pub const MAX_TIMELINE_HOURS: u64 = 7 * 24;
 
 /// `POST /api/posts`.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct NewPost {
     /// The post's text, at most 500 characters.
     #[serde(default)]
@@ -43,6 +44,21 @@ pub struct NewPost {
 impl Service {
     /// Publishes a post by the caller.
     pub async fn create_post(&self, caller: &Caller, new: NewPost) -> ServiceResult<Post> {
+        self.create_post_once(caller, new, None).await
+    }
+
+    /// Publishes a post by the caller, once per idempotency `key`: a retry with the key
+    /// answers the post the first request made (see `idempotency`). A post held for review
+    /// is not covered.
+    pub async fn create_post_once(
+        &self,
+        caller: &Caller,
+        new: NewPost,
+        key: Option<&IdempotencyKey>,
+    ) -> ServiceResult<Post> {
+        if let Some(pid) = self.idempotent_replay(caller, key).await? {
+            return self.post(Some(caller), &pid).await;
+        }
         self.limit(Limit::Posts, &caller.user_id).await?;
         let text = crate::unicode::nfc(new.text.trim());
         let chars = text.chars().count();
@@ -90,7 +106,14 @@ impl Service {
             shown.held = true;
             return Ok(shown);
         }
-        self.commit_post(&author, &stored, true, Vec::new(), ServiceError::Unauthorized).await?;
+        let once = key.map(|k| Self::idempotency_put(caller, k, &id)).into_iter().collect();
+        if let Err(err) = self.commit_post(&author, &stored, true, once, ServiceError::Unauthorized).await {
+            // A concurrent request with the same key committed first: answer its post.
+            return match self.idempotent_replay(caller, key).await? {
+                Some(pid) => self.post(Some(caller), &pid).await,
+                None => Err(err),
+            };
+        }
         Ok(self.present_posts(Some(caller), vec![stored]).await?.remove(0))
     }
 
@@ -130,6 +153,15 @@ impl Service {
         // Searchable at once: the post's index entries commit with it.
         ops.extend(post_search::posting_puts(id, &stored.text));
         ops.extend(extra);
+        // A big account's posts are merged at read time: no fan-out to owe.
+        let big = self.is_big_account(author).await?;
+        let fan_out = if big {
+            None
+        } else {
+            let (op, job) = self.outbox(Job::FanOut { post_id: id.clone(), author_id: author.id.clone() })?;
+            ops.push(op);
+            Some(job)
+        };
         self.store.transact_write(ops).await.map_err(|err| match err {
             EngineError::TransactionCanceled { reasons }
                 if reasons.iter().position(Option::is_some).is_some_and(|i| attached.contains(&i)) =>
@@ -148,10 +180,12 @@ impl Service {
         self.publish_post(id, &author.id).await;
         self.note_engagement(id, Engagement::Posted).await;
         self.note_terms(&stored.text).await;
-        if self.is_big_account(author).await? {
-            self.ensure_celebrity(&author.id).await
-        } else {
-            self.enqueue(&Job::FanOut { post_id: id.clone(), author_id: author.id.clone() }).await
+        match fan_out {
+            Some(job) => {
+                self.hand_over(job).await;
+                Ok(())
+            }
+            None => self.ensure_celebrity(&author.id).await,
         }
     }
 
@@ -228,19 +262,24 @@ impl Service {
     pub async fn delete_post(&self, caller: &Caller, pid: &str) -> ServiceResult<()> {
         let post = self.load_post(pid).await?.ok_or(ServiceError::NotFound("post"))?;
         self.ensure_author_or_moderator(caller, &post.author_id, "post").await?;
-        if !self.remove_post(&post, true).await? {
-            // Deleted meanwhile by someone else: the outcome the caller wanted.
-            return Ok(());
-        }
         let media_ids = post.media.iter().map(|m| m.id.clone()).collect();
-        self.enqueue(&Job::Retract { post_id: pid.to_string(), author_id: post.author_id, media_ids }).await
+        let retract = Job::Retract { post_id: pid.to_string(), author_id: post.author_id.clone(), media_ids };
+        // Deleted meanwhile by someone else (false): the outcome the caller wanted.
+        self.remove_post(&post, true, Some(retract)).await?;
+        Ok(())
     }
 
     /// The part of a delete that happens at once: one transaction takes the post, its
     /// search postings and its images' items (their URLs answer 404 from then on) and, with
     /// `count`, one off the author's `posts_count`; then the caches and the author's feed.
-    /// False when the post was gone already. What is filed elsewhere is the retract's job.
-    pub(crate) async fn remove_post(&self, post: &StoredPost, count: bool) -> ServiceResult<bool> {
+    /// False when the post was gone already. What is filed elsewhere is the retract's job:
+    /// `then`, written to the outbox in the same transaction and queued after it.
+    pub(crate) async fn remove_post(
+        &self,
+        post: &StoredPost,
+        count: bool,
+        then: Option<Job>,
+    ) -> ServiceResult<bool> {
         let pid = post.id.as_str();
         let mut ops = vec![TxOp::Delete { key: keys::post(pid), cond: Cond::Exists }];
         if count {
@@ -252,6 +291,14 @@ impl Service {
         }
         ops.extend(post.media.iter().map(|m| TxOp::Delete { key: keys::media(&m.id), cond: Cond::None }));
         ops.extend(post_search::posting_deletes(pid, &post.text));
+        let then = match then {
+            Some(job) => {
+                let (op, job) = self.outbox(job)?;
+                ops.push(op);
+                Some(job)
+            }
+            None => None,
+        };
         match self.store.transact_write(ops).await {
             Ok(()) => {}
             Err(EngineError::TransactionCanceled { .. }) => return Ok(false),
@@ -262,6 +309,9 @@ impl Service {
         self.remove_from_feeds(std::slice::from_ref(&post.author_id), &[pid.to_string()]).await?;
         self.forget_recent_post(&post.author_id, pid).await;
         self.forget_trending(pid).await;
+        if let Some(job) = then {
+            self.hand_over(job).await;
+        }
         Ok(true)
     }
 

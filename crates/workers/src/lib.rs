@@ -9,7 +9,9 @@
 //! predecessor's jobs at once, before an instance that is alone on its queue serves.
 //!
 //! Beside the queue, each instance periodically sweeps unattached uploads, rolls the
-//! analytics up into the store and samples the queue's depth for the metrics.
+//! analytics up into the store, samples the queue's depth for the metrics and relays the
+//! outbox (the jobs of committed writes that the request could not queue, see
+//! `roost_service::outbox`); a job's outbox item is deleted once the job is done with.
 //!
 //! Each job runs as a `usage::Workload::Job` of its kind, so the capacity it consumes is
 //! charged to it, and is measured (`jobs`).
@@ -61,8 +63,11 @@ pub fn spawn(service: Service) -> Workers {
         roll_up_stats,
     ));
     let sampling = tokio::spawn(periodically(DEPTH_EVERY, stopped.clone(), service.clone(), sample_depth));
+    let relaying =
+        tokio::spawn(periodically(service.outbox_grace(), stopped.clone(), service.clone(), relay_outbox));
     let task = tokio::spawn(async move {
         run(service, consumer, stopped).await;
+        let _ = relaying.await;
         let _ = sweeping.await;
         let _ = rolling_up.await;
         let _ = sampling.await;
@@ -193,6 +198,15 @@ async fn sample_depth(service: Service) {
     }
 }
 
+/// The outbox relay (see `relay_outbox`): each item is claimed conditionally before it is
+/// queued, so running it on every instance queues each item once per lease.
+async fn relay_outbox(service: Service) {
+    match service.relay_outbox(service.outbox_grace()).await {
+        Ok(backlog) => meter::outbox_backlog(backlog),
+        Err(err) => tracing::warn!(%err, "relaying the outbox failed; will retry"),
+    }
+}
+
 /// Waits a second before a retry; false when told to stop meanwhile (or when the `Workers`
 /// handle is gone, so nobody can tell us any more).
 async fn pause(stopped: &mut watch::Receiver<bool>) -> bool {
@@ -255,6 +269,11 @@ async fn run_one(service: &Service, message: QueueMessage) -> bool {
         }
     };
     if done {
+        // Before the acknowledgement: if this fails, the job runs again (harmless), rather
+        // than the relay queuing it again later.
+        if let Err(err) = service.clear_outbox(&message.payload).await {
+            tracing::warn!(%err, id = %message.id, "clearing a job's outbox item failed; the relay will queue it again");
+        }
         if let Err(err) = service.ack_job(&message.id).await {
             tracing::warn!(%err, id = %message.id, "acknowledging a job failed; it will run again");
         }
@@ -290,6 +309,11 @@ pub async fn run_orphaned_jobs(service: &Service) -> usize {
     if let Err(err) = service.prepare_job_queue().await {
         tracing::warn!(%err, "job queue not ready; orphaned jobs are left to the workers");
         return 0;
+    }
+    // A predecessor that died between a commit and its enqueue left the job in the
+    // outbox only: queue every such item now, whatever its age.
+    if let Err(err) = service.relay_outbox(Duration::ZERO).await {
+        tracing::warn!(%err, "relaying the outbox failed; it is left to the workers");
     }
     let consumer = format!("startup-{}", std::process::id());
     let mut ran = 0;

@@ -1,5 +1,5 @@
 //! The workers' metrics: runs per job kind and outcome, run time, retries, dead letters,
-//! fan-out lag, queue depth.
+//! fan-out lag, queue depth, outbox backlog.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -70,4 +70,11 @@ impl JobRun {
 /// Jobs queued and not yet acknowledged.
 pub(crate) fn queue_depth(depth: u64) {
     metrics::gauge!("roost_job_queue_depth").set(depth as f64);
+}
+
+/// What the outbox relay found: items the fast path did not queue, and the oldest's age.
+pub(crate) fn outbox_backlog(backlog: roost_service::outbox::OutboxBacklog) {
+    metrics::gauge!("roost_outbox_backlog").set(backlog.items as f64);
+    metrics::gauge!("roost_outbox_oldest_seconds").set(backlog.oldest_secs);
+    metrics::counter!("roost_outbox_relayed_total").increment(backlog.relayed);
 }

@@ -1,7 +1,7 @@
 //! Comments (docs/api.md, "Posts, likes, comments, media"): threads of replies under a post.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use roost_service::comments::NewComment;
 use roost_service::model::{Comment, Paged};
 use roost_service::Service;
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::PageQuery;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Json, Query};
+use crate::extract::{idempotency_key, Auth, IdempotencyHeader, Json, Query};
 
 pub(crate) fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new().routes(routes!(create_comment, comments)).routes(routes!(delete_comment))
@@ -18,18 +18,22 @@ pub(crate) fn router() -> OpenApiRouter<Service> {
 
 /// Comment on a post, or reply to one of its comments (`parent_id`). The post's author is
 /// notified (kind `comment`), the parent comment's author too (kind `reply`), and users
-/// `@mentioned` in the text (kind `mention`); nobody twice for one comment.
+/// `@mentioned` in the text (kind `mention`); nobody twice for one comment. With an
+/// `Idempotency-Key`, a retry answers the comment the first request made (201, nothing
+/// created); the same key with a different request is a 422.
 #[utoipa::path(post, path = "/api/posts/{id}/comments", tag = "posts", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = NewComment,
+    params(("id" = String, Path), IdempotencyHeader), request_body = NewComment,
     responses((status = 201, body = Comment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_comment(
     State(service): State<Service>,
     Auth(caller): Auth,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(new): Json<NewComment>,
 ) -> ApiResult<(StatusCode, axum::Json<Comment>)> {
-    Ok((StatusCode::CREATED, axum::Json(service.create_comment(&caller, &id, new).await?)))
+    let key = idempotency_key(&headers, "comment", &(&id, &new))?;
+    Ok((StatusCode::CREATED, axum::Json(service.create_comment_once(&caller, &id, new, key.as_ref()).await?)))
 }
 
 /// A post's comments: the thread depth-first (each comment followed by its replies), oldest

@@ -4,6 +4,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
+use roost_service::idempotency;
 use roost_service::media::MediaContent;
 use roost_service::model::{Image, LikeState, Post};
 use roost_service::posts::NewPost;
@@ -12,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{parse_json, Auth, MaybeAuth};
+use crate::extract::{idempotency_key, parse_json, Auth, IdempotencyHeader, MaybeAuth};
 use crate::upload::{is_multipart, read_form, read_limited};
 
 /// Posts, likes and media, for `super::all` to merge.
@@ -82,8 +83,11 @@ fn media_response(content: MediaContent) -> Response {
 }
 
 /// Create a post: JSON `{text, media_ids?, reply_to?}`, or multipart with `text` and `file`
-/// (the image is uploaded and attached in the same request).
+/// (the image is uploaded and attached in the same request). With an `Idempotency-Key`, a
+/// retry answers the post the first request made (201, the same post, nothing created); the
+/// same key with a different request is a 422.
 #[utoipa::path(post, path = "/api/posts", tag = "posts", security(("bearer" = [])), request_body = NewPost,
+    params(IdempotencyHeader),
     responses((status = 201, body = Post), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_post(
@@ -91,24 +95,33 @@ pub async fn create_post(
     Auth(caller): Auth,
     request: Request,
 ) -> ApiResult<(StatusCode, axum::Json<Post>)> {
-    let new = if is_multipart(request.headers()) {
+    let headers = request.headers().clone();
+    let (new, key) = if is_multipart(&headers) {
         let mut form = Multipart::from_request(request, &service)
             .await
             .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
         let form = read_form(&mut form, service.config().media_max_bytes, || service.too_large()).await?;
+        // Checked before the upload, so that a retry does not upload the image again.
+        let file = form.file.as_deref().map(idempotency::digest);
+        let key = idempotency_key(&headers, "post", &(&form.text, &form.reply_to, file))?;
+        if let Some(pid) = service.idempotent_replay(&caller, key.as_ref()).await? {
+            return Ok((StatusCode::CREATED, axum::Json(service.post(Some(&caller), &pid).await?)));
+        }
         let mut new =
             NewPost { text: form.text.unwrap_or_default(), reply_to: form.reply_to, media_ids: Vec::new() };
         if let Some(file) = form.file {
             new.media_ids.push(service.upload_media(&caller, file).await?.id);
         }
-        new
+        (new, key)
     } else {
         let bytes = Bytes::from_request(request, &service)
             .await
             .map_err(|e| ApiError::body_rejected(e.status(), e.body_text()))?;
-        parse_json(&bytes)?
+        let new: NewPost = parse_json(&bytes)?;
+        let key = idempotency_key(&headers, "post", &new)?;
+        (new, key)
     };
-    Ok((StatusCode::CREATED, axum::Json(service.create_post(&caller, new).await?)))
+    Ok((StatusCode::CREATED, axum::Json(service.create_post_once(&caller, new, key.as_ref()).await?)))
 }
 
 #[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", security((), ("bearer" = [])), params(("id" = String, Path)),
