@@ -4,7 +4,7 @@
 //! store the units are what DynamoDB would have charged for the same calls.
 
 /// What a piece of work is charged to (set by the HTTP layer and the workers).
-pub use roost_engines::usage::Workload;
+pub use roost_engines::usage::{count_cache_round_trips, Workload};
 use roost_engines::usage::{self, Totals};
 use serde::Serialize;
 use utoipa::ToSchema;

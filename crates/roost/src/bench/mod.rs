@@ -5,7 +5,8 @@
 //! to a state file. `bench` seeds (or reuses a state file), measures `/healthz` at the
 //! chosen concurrency for a short phase, then runs the workload and reports per-operation
 //! throughput and latency percentiles, as a table, JSON, and optionally an SVG plot; with
-//! a moderator's token, also the run's DynamoDB cost per route (`cost`).
+//! a moderator's token, also the run's DynamoDB cost per route (`cost`); and always the
+//! cache round trips per request of each route, from the server's metrics (`round_trips`).
 
 mod args;
 mod client;
@@ -16,6 +17,7 @@ mod graph;
 mod histogram;
 mod plot;
 mod report;
+mod round_trips;
 mod seed;
 mod sse;
 
@@ -175,6 +177,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let healthz =
         workload::run(&target, &state, Mix::Healthz, args.connections, healthz_duration, None, seed).await?;
+    let trips_before = round_trips::read(&target).await?;
     eprintln!("{}: {:?} at {} connections", args.workload.name(), args.duration, args.connections);
     let run = match plan {
         Plan::Loop(mix) => {
@@ -206,7 +209,11 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         Some(token) => Some(cost::read(&target, token).await?),
         None => None,
     };
+    let trips_after = round_trips::read(&target).await?;
     let costs = cost_before.zip(cost_after);
+    if args.json {
+        extra.insert("cache_round_trips".into(), round_trips::to_json(&trips_before, &trips_after));
+    }
     if let (Some((before, after)), true) = (&costs, args.json) {
         extra.insert("cost".into(), cost::to_json(before, after));
     }
@@ -223,6 +230,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
         print!("{}", report.to_text());
+        print!("{}", round_trips::table(&trips_before, &trips_after));
         match &costs {
             Some((before, after)) => print!("{}", cost::table(before, after)),
             None => eprintln!("{}", cost::HOW),
