@@ -122,12 +122,15 @@ impl Service {
         count: usize,
     ) -> ServiceResult<Vec<String>> {
         let feed = self.ck.feed(uid);
-        let mut ids =
-            self.complete_ids_before(CacheKind::Feed, &feed, before, count, self.ensure_feed_cached(uid)).await?;
+        let mut ids = self
+            .complete_ids_before(CacheKind::Feed, &feed, before, count, self.ensure_feed_cached(uid))
+            .await?;
         for celebrity in self.followed_celebrities(uid).await? {
             let recent = self.ck.recent_posts(&celebrity);
             let ensure = self.ensure_recent_cached(&celebrity);
-            ids.extend(self.complete_ids_before(CacheKind::RecentPosts, &recent, before, count, ensure).await?);
+            ids.extend(
+                self.complete_ids_before(CacheKind::RecentPosts, &recent, before, count, ensure).await?,
+            );
         }
         Ok(ids)
     }

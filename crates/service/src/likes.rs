@@ -302,7 +302,11 @@ impl Service {
     }
 
     /// Each like set's size (marker included) and whether `caller` is in it, in one round trip.
-    async fn like_sets(&self, set_keys: &[String], caller: Option<&Caller>) -> ServiceResult<Vec<(u64, bool)>> {
+    async fn like_sets(
+        &self,
+        set_keys: &[String],
+        caller: Option<&Caller>,
+    ) -> ServiceResult<Vec<(u64, bool)>> {
         Ok(match caller {
             Some(c) => self.cache.scard_sismember_many(set_keys, &c.user_id).await?,
             None => self.cache.scard_many(set_keys).await?.into_iter().map(|size| (size, false)).collect(),

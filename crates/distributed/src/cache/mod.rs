@@ -172,7 +172,8 @@ impl Cache for RedisCache {
         member: &str,
         keep: u64,
     ) -> EngineResult<u64> {
-        self.run(sorted_sets::zadd_capped_if_marked(&self.connections, keys, marker, score, member, keep)).await
+        self.run(sorted_sets::zadd_capped_if_marked(&self.connections, keys, marker, score, member, keep))
+            .await
     }
 
     async fn sadd(&self, key: &str, members: &[String]) -> EngineResult<u64> {

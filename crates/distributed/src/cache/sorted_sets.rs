@@ -4,8 +4,8 @@
 //! pipeline of one script per key (each names its one key, so fred routes it in a cluster).
 
 use fred::prelude::{ClientLike, SortedSetsInterface, Value};
-use fred::types::{ClusterHash, CustomCommand};
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind};
+use fred::types::{ClusterHash, CustomCommand};
 use roost_engines::{EngineError, EngineResult};
 
 use super::connection::Connections;

@@ -62,7 +62,11 @@ impl Keyspace {
 
     /// Changes a live key of type `T` in place under one lock, its TTL kept; `None` (and
     /// nothing created) when the key is missing.
-    pub fn write_existing<T: Typed, R>(&self, key: &str, f: impl FnOnce(&mut T) -> R) -> Result<Option<R>, WrongType> {
+    pub fn write_existing<T: Typed, R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<Option<R>, WrongType> {
         let now = Instant::now();
         let mut shard = self.shard(key);
         if !shard.contains(key, now) {

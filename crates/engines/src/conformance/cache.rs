@@ -457,7 +457,8 @@ pub async fn set_batch_queries_treat_missing_keys_as_empty(cache: Arc<dyn Cache>
 /// `zadd_capped_if_marked` writes (and caps) only the sets holding the marker.
 pub async fn zadd_capped_if_marked_writes_only_marked_sets(cache: Arc<dyn Cache>) -> EngineResult<()> {
     let p = unique_prefix("zcapped");
-    let (marked, unmarked, missing) = (format!("{p}:marked"), format!("{p}:unmarked"), format!("{p}:missing"));
+    let (marked, unmarked, missing) =
+        (format!("{p}:marked"), format!("{p}:unmarked"), format!("{p}:missing"));
     cache.zadd(&marked, &zadd_input(&[("~m", 1e15), ("a", 1.0), ("b", 2.0), ("c", 3.0)])).await?;
     cache.zadd(&unmarked, &zadd_input(&[("a", 1.0)])).await?;
 
@@ -479,7 +480,10 @@ pub async fn scard_sismember_many_answers_both_per_key(cache: Arc<dyn Cache>) ->
     cache.sadd(&two, &strings(&["u1", "u2", "u3"])).await?;
 
     let keys = [two.clone(), missing, one.clone(), two];
-    assert_eq!(cache.scard_sismember_many(&keys, "u1").await?, vec![(3, true), (0, false), (1, false), (3, true)]);
+    assert_eq!(
+        cache.scard_sismember_many(&keys, "u1").await?,
+        vec![(3, true), (0, false), (1, false), (3, true)]
+    );
     assert_eq!(cache.scard_sismember_many(&[one], "u2").await?, vec![(1, true)]);
     assert_eq!(cache.scard_sismember_many(&[], "u1").await?, Vec::<(u64, bool)>::new());
     Ok(())
