@@ -419,7 +419,9 @@ impl Service {
         let key = self.ck.recent_posts(author);
         let result = async {
             let keep = self.config.feed_cap as u64 + 1;
-            self.cache.zadd_capped_if_marked(&[key.clone()], MARKER, score_of(pid), pid, keep).await?;
+            self.cache
+                .zadd_capped_if_marked(std::slice::from_ref(&key), MARKER, score_of(pid), pid, keep)
+                .await?;
             Ok::<_, roost_engines::EngineError>(())
         };
         if let Err(err) = result.await {
