@@ -3,6 +3,9 @@
 //! path itself, and every request that matched no route shares the label `unmatched`, so
 //! the label sets stay bounded whatever clients send.
 //!
+//! Each request's cache round trips are counted too (`roost_cache_round_trips_total` by
+//! method and route: divided by the requests, the round trips a request costs).
+//!
 //! The request also runs as its route's `usage::Workload`, so the store capacity it
 //! consumes is charged to the route (`GET /api/admin/cost`).
 
@@ -12,7 +15,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use roost_service::cost::Workload;
+use roost_service::cost::{count_cache_round_trips, Workload};
 
 /// The route label of requests no route matched.
 pub(crate) const UNMATCHED: &str = "unmatched";
@@ -35,7 +38,12 @@ pub async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
-    let response = Workload::Route(format!("{method} {route}")).scope(next.run(request)).await;
+    let work = Workload::Route(format!("{method} {route}")).scope(next.run(request));
+    let (response, round_trips) = count_cache_round_trips(work).await;
+    if round_trips > 0 {
+        metrics::counter!("roost_cache_round_trips_total", "method" => method, "route" => route.clone())
+            .increment(round_trips);
+    }
     let status = response.status().as_u16().to_string();
     metrics::histogram!("roost_http_request_duration_seconds", "method" => method, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());

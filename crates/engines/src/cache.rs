@@ -85,6 +85,20 @@ pub trait Cache: Send + Sync + 'static {
     ) -> EngineResult<Vec<(String, f64)>>;
     /// `ZREMRANGEBYRANK`: ranks in ascending score order; how many were removed.
     async fn zremrangebyrank(&self, key: &str, start: i64, stop: i64) -> EngineResult<u64>;
+    /// For each of `keys` that has `marker` as a member, atomically: `ZADD key score member`,
+    /// then `ZREMRANGEBYRANK key 0 -(keep + 1)` (the `keep` highest members stay); keys
+    /// without the marker, missing ones included, are left alone. Answers how many keys were
+    /// written. One round trip: in Redis a pipeline of one small Lua script per key, so the
+    /// keys need not share a hash slot, and a set cannot lose its marker between the check
+    /// and the write. Fan-out pushes a post into a page of complete cached feeds with it.
+    async fn zadd_capped_if_marked(
+        &self,
+        keys: &[String],
+        marker: &str,
+        score: f64,
+        member: &str,
+        keep: u64,
+    ) -> EngineResult<u64>;
 
     // --- sets ---
     /// `SADD`: how many members were new.
@@ -101,6 +115,9 @@ pub trait Cache: Send + Sync + 'static {
     async fn scard_many(&self, keys: &[String]) -> EngineResult<Vec<u64>>;
     /// `SISMEMBER` of many (key, member) pairs in one round trip (a pipeline in Redis).
     async fn sismember_many(&self, pairs: &[(String, String)]) -> EngineResult<Vec<bool>>;
+    /// `SCARD key` and `SISMEMBER key member` of each key, in one round trip (a pipeline in
+    /// Redis): a page of posts' like counts and whether the reader likes each.
+    async fn scard_sismember_many(&self, keys: &[String], member: &str) -> EngineResult<Vec<(u64, bool)>>;
     /// Atomically, and only when `key` exists: `SADD key member` (`present`) or
     /// `SREM key member`, then `PEXPIRE key ttl`; a missing key stays missing. Answers `None`
     /// for a missing key, else whether the member changed and the set's new `SCARD`. A small

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod capacity;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod counted;
 pub mod error;
 #[cfg(debug_assertions)]
 pub mod faults;
@@ -25,6 +26,7 @@ pub mod store;
 pub mod usage;
 
 pub use cache::{Cache, QueueMessage, Subscription};
+pub use counted::CountedCache;
 pub use error::{EngineError, EngineResult};
 pub use media::{ListedObject, Media, MediaObject, ObjectMedia, Presigner};
 pub use metered::{Billing, MeteredStore};

@@ -9,7 +9,13 @@
 //!
 //! The ledger is process-wide, like the metrics recorder: one process serves one
 //! deployment, and totals count from the process's start.
+//!
+//! Cache round trips are counted the same way, per task: [`count_cache_round_trips`] opens
+//! a counter that every cache call made by the task adds to ([`cache_round_trip`], called
+//! by `CountedCache`), so a request's round trips cost a cell increment each and one
+//! metric update per request.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{LazyLock, Mutex};
@@ -17,6 +23,7 @@ use std::time::SystemTime;
 
 tokio::task_local! {
     static CURRENT: Workload;
+    static CACHE_ROUND_TRIPS: Cell<u64>;
 }
 
 /// What a piece of work is charged to.
@@ -56,6 +63,22 @@ impl Workload {
     pub fn current() -> Workload {
         CURRENT.try_with(Clone::clone).unwrap_or(Workload::Unattributed)
     }
+}
+
+/// Runs `work`, answering with its output the number of cache round trips it made (in
+/// its own task: work handed to another task is not counted).
+pub async fn count_cache_round_trips<F: Future>(work: F) -> (F::Output, u64) {
+    CACHE_ROUND_TRIPS
+        .scope(Cell::new(0), async {
+            let output = work.await;
+            (output, CACHE_ROUND_TRIPS.with(Cell::get))
+        })
+        .await
+}
+
+/// Counts one round trip to the cache, for the enclosing [`count_cache_round_trips`] if any.
+pub fn cache_round_trip() {
+    let _ = CACHE_ROUND_TRIPS.try_with(|count| count.set(count.get() + 1));
 }
 
 /// Starts the clock of the totals (else it starts at the first charge).
@@ -115,6 +138,19 @@ mod tests {
         let job = Workload::Job("usage_test".into());
         job.clone().scope(async { assert_eq!(Workload::current(), job) }).await;
         assert_eq!(totals_of(&job).count, 1);
+    }
+
+    #[tokio::test]
+    async fn cache_round_trips_are_counted_per_scope() {
+        let ((), outer) = count_cache_round_trips(async {
+            cache_round_trip();
+            let ((), inner) = count_cache_round_trips(async { cache_round_trip() }).await;
+            assert_eq!(inner, 1);
+            cache_round_trip();
+        })
+        .await;
+        assert_eq!(outer, 2, "the inner scope's trip is its own");
+        cache_round_trip(); // outside any scope: ignored, not a panic
     }
 
     #[tokio::test]

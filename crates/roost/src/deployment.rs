@@ -27,7 +27,7 @@ use roost_distributed::store::{DynamoConfig, DynamoStore};
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
 use roost_embedded::store::SqliteStore;
-use roost_engines::{Billing, MeteredStore, ResilientStore, RetryPolicy};
+use roost_engines::{Billing, CountedCache, MeteredStore, ResilientStore, RetryPolicy};
 use roost_service::Engines;
 
 use crate::config::{EngineSettings, Settings};
@@ -69,6 +69,8 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Engines> {
             .context("opening the in-process cache")?,
         ),
     };
+    // Every call counted as a round trip, for the figure per route in the metrics.
+    let cache: Arc<dyn roost_engines::Cache> = Arc::new(CountedCache::new(cache));
     let media = open_media(settings).await?;
     Ok(Engines { store, cache, media })
 }

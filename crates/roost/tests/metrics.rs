@@ -103,6 +103,10 @@ async fn metrics_carry_routes_caches_store_and_capacity() {
     for kind in ["post", "like", "follow", "comment"] {
         assert_eq!(value(&text, "roost_engagement_total", &[&format!(r#"kind="{kind}""#)]), 1.0, "{kind}");
     }
+    // A feed page reads the cache (session, feed ids, posts, ...): counted for its route.
+    let feed_trips = value(&text, "roost_cache_round_trips_total", &[r#"route="/api/feed""#]);
+    let feeds = value(&text, "roost_http_requests_total", &[r#"route="/api/feed""#, r#"status="200""#]);
+    assert!(feed_trips >= 3.0 * feeds, "{feed_trips} cache round trips for {feeds} feed pages");
     assert_has(&text, "roost_job_runs_total", &[r#"kind="fan_out""#, r#"outcome="done""#]);
     assert_has(&text, "roost_fanout_lag_seconds_count", &[]);
     assert_has(&text, "roost_job_queue_depth", &[]);

@@ -3,9 +3,9 @@
 //! the architecture's cost optimisation, measured rather than estimated. On the embedded
 //! store the units are what DynamoDB would have charged for the same calls.
 
-/// What a piece of work is charged to (set by the HTTP layer and the workers).
-pub use roost_engines::usage::Workload;
 use roost_engines::usage::{self, Totals};
+/// What a piece of work is charged to (set by the HTTP layer and the workers).
+pub use roost_engines::usage::{count_cache_round_trips, Workload};
 use serde::Serialize;
 use utoipa::ToSchema;
 

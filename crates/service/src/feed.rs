@@ -34,6 +34,30 @@ const FEED_ENTRY_DAYS: i64 = 30;
 const BACKFILL_POSTS: usize = 50;
 /// Followers read per page during fan-out.
 const FANOUT_PAGE: usize = 1000;
+/// How long an instance reuses its copy of the big accounts' list before asking the cache
+/// again. A new big account is forgotten at once on the instance that marks it; elsewhere
+/// its posts may stay out of feeds this long, as with fan-out lag. It saves every feed
+/// page a cache round trip.
+const CELEBRITIES_MEMO: Duration = Duration::from_secs(1);
+
+/// This instance's recent copy of the big accounts' list (see [`CELEBRITIES_MEMO`]).
+#[derive(Default)]
+pub(crate) struct CelebrityMemo(std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>);
+
+impl CelebrityMemo {
+    fn fresh(&self) -> Option<Vec<String>> {
+        let memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        memo.as_ref().filter(|(at, _)| at.elapsed() < CELEBRITIES_MEMO).map(|(_, all)| all.clone())
+    }
+
+    fn keep(&self, all: &[String]) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), all.to_vec()));
+    }
+
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
 
 /// The store's row saying `pid` (by `author`) is in `reader`'s feed.
 pub(crate) fn feed_entry(reader: &str, pid: &str, author: &str) -> Item {
@@ -97,13 +121,40 @@ impl Service {
         before: Option<&str>,
         count: usize,
     ) -> ServiceResult<Vec<String>> {
-        self.ensure_feed_cached(uid).await?;
-        let mut ids = self.sorted_ids_before(&self.ck.feed(uid), before, count).await?;
+        let feed = self.ck.feed(uid);
+        let mut ids = self
+            .complete_ids_before(CacheKind::Feed, &feed, before, count, self.ensure_feed_cached(uid))
+            .await?;
         for celebrity in self.followed_celebrities(uid).await? {
-            self.ensure_recent_cached(&celebrity).await?;
-            ids.extend(self.sorted_ids_before(&self.ck.recent_posts(&celebrity), before, count).await?);
+            let recent = self.ck.recent_posts(&celebrity);
+            let ensure = self.ensure_recent_cached(&celebrity);
+            ids.extend(
+                self.complete_ids_before(CacheKind::RecentPosts, &recent, before, count, ensure).await?,
+            );
         }
         Ok(ids)
+    }
+
+    /// Up to `count` ids of a cached sorted set below `before`, once `ensure` has made it
+    /// complete. A first page (no cursor) reads the marker with the ids, so a complete set
+    /// answers in one round trip and `ensure` runs only when the marker is missing.
+    async fn complete_ids_before(
+        &self,
+        kind: CacheKind,
+        key: &str,
+        before: Option<&str>,
+        count: usize,
+        ensure: impl std::future::Future<Output = ServiceResult<()>>,
+    ) -> ServiceResult<Vec<String>> {
+        if before.is_none() {
+            let (ids, complete) = self.sorted_ids_before(key, None, count).await?;
+            if complete {
+                telemetry::cache_lookups(kind, 1, 0);
+                return Ok(ids);
+            }
+        }
+        ensure.await?;
+        Ok(self.sorted_ids_before(key, before, count).await?.0)
     }
 
     /// The same ids from the store alone, for when the cache cannot answer: the feed
@@ -126,23 +177,23 @@ impl Service {
         Ok(ids)
     }
 
-    /// Up to `count` ids of a sorted set below `before` (all when `None`), newest first.
+    /// Up to `count` ids of a sorted set below `before` (all when `None`), newest first,
+    /// and whether the marker was among the members read (it is, in a complete set, when
+    /// there is no cursor: its score is the highest).
     async fn sorted_ids_before(
         &self,
         key: &str,
         before: Option<&str>,
         count: usize,
-    ) -> ServiceResult<Vec<String>> {
-        let (max, exclusive) = match before {
-            Some(pid) => (score_of(pid), false),
-            None => (MARKER_SCORE, true),
-        };
+    ) -> ServiceResult<(Vec<String>, bool)> {
+        let max = before.map_or(MARKER_SCORE, score_of);
         // Posts of the same millisecond share a score: fetch a few more and drop the ones
         // at or above the cursor, widening until the page is full or the set ends.
         let mut fetch = count + 8;
         loop {
-            let rows = self.cache.zrevrangebyscore(key, max, exclusive, 0.0, fetch).await?;
+            let rows = self.cache.zrevrangebyscore(key, max, false, 0.0, fetch).await?;
             let exhausted = rows.len() < fetch;
+            let marked = rows.first().is_some_and(|(member, _)| member == MARKER);
             let ids: Vec<String> = rows
                 .into_iter()
                 .map(|(member, _)| member)
@@ -150,7 +201,7 @@ impl Service {
                 .take(count)
                 .collect();
             if ids.len() >= count || exhausted {
-                return Ok(ids);
+                return Ok((ids, marked));
             }
             fetch *= 2;
         }
@@ -222,15 +273,10 @@ impl Service {
 
     /// The cache half of `add_to_feeds`, for a caller that wrote the store's entries itself.
     pub(crate) async fn push_to_cached_feeds(&self, readers: &[String], pid: &str) -> ServiceResult<()> {
-        let member = [(score_of(pid), pid.to_string())];
-        let keep = -(self.config.feed_cap as i64) - 2;
-        for reader in readers {
-            let key = self.ck.feed(reader);
-            if self.cache.zscore(&key, MARKER).await?.is_some() {
-                self.cache.zadd(&key, &member).await?;
-                self.cache.zremrangebyrank(&key, 0, keep).await?;
-            }
-        }
+        let feeds: Vec<String> = readers.iter().map(|r| self.ck.feed(r)).collect();
+        // The cap, and the marker on top of it.
+        let keep = self.config.feed_cap as u64 + 1;
+        self.cache.zadd_capped_if_marked(&feeds, MARKER, score_of(pid), pid, keep).await?;
         Ok(())
     }
 
@@ -329,11 +375,15 @@ impl Service {
         let key = keys::celebrity(uid);
         self.store.put(Item::new(key.pk, key.sk), roost_engines::Cond::None).await?;
         self.cache_del(&[self.ck.celebrities()]).await;
+        self.celebrity_memo.forget();
         Ok(())
     }
 
     /// The big accounts `uid` follows.
     async fn followed_celebrities(&self, uid: &str) -> ServiceResult<Vec<String>> {
+        if let Some(all) = self.celebrity_memo.fresh() {
+            return self.followed_among(uid, all).await;
+        }
         let key = self.ck.celebrities();
         let mut all = self.cache.smembers(&key).await?;
         if all.is_empty() {
@@ -342,6 +392,7 @@ impl Service {
             self.cache.sadd(&key, &all).await?;
             self.cache.expire(&key, Duration::from_secs(300)).await?;
         }
+        self.celebrity_memo.keep(&all);
         self.followed_among(uid, all).await
     }
 
@@ -367,10 +418,10 @@ impl Service {
     pub(crate) async fn note_recent_post(&self, author: &str, pid: &str) {
         let key = self.ck.recent_posts(author);
         let result = async {
-            if self.cache.zscore(&key, MARKER).await?.is_some() {
-                self.cache.zadd(&key, &[(score_of(pid), pid.to_string())]).await?;
-                self.cache.zremrangebyrank(&key, 0, -(self.config.feed_cap as i64) - 2).await?;
-            }
+            let keep = self.config.feed_cap as u64 + 1;
+            self.cache
+                .zadd_capped_if_marked(std::slice::from_ref(&key), MARKER, score_of(pid), pid, keep)
+                .await?;
             Ok::<_, roost_engines::EngineError>(())
         };
         if let Err(err) = result.await {

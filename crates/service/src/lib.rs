@@ -94,6 +94,8 @@ pub struct Service {
     /// the same bytes (see `decoded`).
     pub(crate) post_memo: Arc<DecodeMemo<model::StoredPost>>,
     pub(crate) profile_memo: Arc<DecodeMemo<users::CachedProfile>>,
+    /// This instance's recent copy of the big accounts' list (see `feed`).
+    pub(crate) celebrity_memo: Arc<feed::CelebrityMemo>,
     /// When this instance last wrote each user's presence (see `presence`).
     pub(crate) presence_throttle: Arc<presence::PresenceThrottle>,
     /// This instance's open event streams (see `stream`).
@@ -120,6 +122,7 @@ impl Service {
             tokens: Arc::new(tokens),
             post_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
             profile_memo: Arc::new(DecodeMemo::new(MEMO_CAPACITY)),
+            celebrity_memo: Default::default(),
             presence_throttle: Default::default(),
             hub: Default::default(),
             tally: Default::default(),

@@ -9,7 +9,7 @@
 //! member, so its size minus one is the like count; it is changed only while it exists,
 //! with its expiry renewed, in one cache operation (`supdate_if_exists`), so it never comes
 //! back without the marker. Reading a post loads its set if it is not cached, so that
-//! engagement on a page of posts costs two pipelined cache calls.
+//! engagement on a page of posts costs one pipelined cache call.
 //!
 //! Order: each like or unlike carries a version (its acknowledgement time, see
 //! [`next_like_version`]) and the store keeps the version of the last one applied on the
@@ -270,43 +270,47 @@ impl Service {
         Ok(posts.iter().map(|p| (p.like_count.max(0), mine.contains(&keys::post_pk(&p.id)))).collect())
     }
 
-    /// Two pipelined cache calls, and one store batch get for posts whose like set is not
-    /// cached.
+    /// One pipelined cache call (counts and the caller's membership together), and one
+    /// store batch get for posts whose like set is not cached.
     async fn cached_like_states(
         &self,
         caller: Option<&Caller>,
         posts: &[StoredPost],
     ) -> ServiceResult<Vec<(i64, bool)>> {
         let set_keys: Vec<String> = posts.iter().map(|p| self.ck.likes(&p.id)).collect();
-        let mut sizes = self.cache.scard_many(&set_keys).await?;
-        if sizes.contains(&0) {
+        let mut states = self.like_sets(&set_keys, caller).await?;
+        if states.iter().any(|&(size, _)| size == 0) {
             // Posts whose like set is not cached: load each once, so that every later read
             // of them is answered by the cache alone.
             let cold = posts
                 .iter()
-                .zip(&sizes)
-                .filter(|(_, &n)| n == 0)
+                .zip(&states)
+                .filter(|(_, &(size, _))| size == 0)
                 .map(|(p, _)| self.ensure_likes_cached(&p.id));
             futures::future::try_join_all(cold).await?;
-            sizes = self.cache.scard_many(&set_keys).await?;
+            states = self.like_sets(&set_keys, caller).await?;
         }
-        let mine = match caller {
-            Some(c) => {
-                let pairs: Vec<(String, String)> =
-                    set_keys.iter().map(|k| (k.clone(), c.user_id.clone())).collect();
-                self.cache.sismember_many(&pairs).await?
-            }
-            None => vec![false; posts.len()],
-        };
         Ok(posts
             .iter()
-            .zip(sizes.into_iter().zip(mine))
+            .zip(states)
             .map(|(post, (size, member))| match size {
                 // Evicted again in between: the store's counter is the next best answer.
                 0 => (post.like_count.max(0), member),
                 n => (n as i64 - 1, member),
             })
             .collect())
+    }
+
+    /// Each like set's size (marker included) and whether `caller` is in it, in one round trip.
+    async fn like_sets(
+        &self,
+        set_keys: &[String],
+        caller: Option<&Caller>,
+    ) -> ServiceResult<Vec<(u64, bool)>> {
+        Ok(match caller {
+            Some(c) => self.cache.scard_sismember_many(set_keys, &c.user_id).await?,
+            None => self.cache.scard_many(set_keys).await?.into_iter().map(|size| (size, false)).collect(),
+        })
     }
 
     /// Everything filed under a deleted post (likes, comments) goes, and its images.

@@ -426,8 +426,9 @@ impl Service {
     ) -> ServiceResult<Vec<Post>> {
         self.note_presented(caller, &posts);
         let author_ids: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
-        let authors = self.profiles(&author_ids).await?;
-        let engagement = self.like_states(caller, &posts).await?;
+        // Independent reads: in flight together, so a page waits for one round trip, not two.
+        let (authors, engagement) =
+            futures::try_join!(self.profiles(&author_ids), self.like_states(caller, &posts))?;
         Ok(posts
             .into_iter()
             .zip(engagement)

@@ -19,7 +19,7 @@
 //! Every command this engine sends names one key (the queue's ack script included), except
 //! `mget`/`del` of several keys, which it splits per hash slot itself (`slots`), and
 //! `pfcount` of several keys, whose union cannot be split: the caller gives those keys one
-//! hash tag. The pipelines of `scard_many` and `sismember_many` hold one single-key command
+//! hash tag. The pipelines of `scard_many`, `sismember_many` and `scard_sismember_many` hold one single-key command
 //! per key, and fred routes each to its node. So no other call needs its keys to share a
 //! slot, and the service needs no other hash tags for correctness. Its convention is still to brace the owning id
 //! (`feed:{uid}`, `likes:{pid}`): all keys of one entity then live on one node, which keeps
@@ -186,6 +186,18 @@ impl Cache for RedisCache {
         self.run(sorted_sets::zremrangebyrank(&self.connections, key, start, stop)).await
     }
 
+    async fn zadd_capped_if_marked(
+        &self,
+        keys: &[String],
+        marker: &str,
+        score: f64,
+        member: &str,
+        keep: u64,
+    ) -> EngineResult<u64> {
+        self.run(sorted_sets::zadd_capped_if_marked(&self.connections, keys, marker, score, member, keep))
+            .await
+    }
+
     async fn sadd(&self, key: &str, members: &[String]) -> EngineResult<u64> {
         self.run(sets::sadd(&self.connections, key, members)).await
     }
@@ -212,6 +224,10 @@ impl Cache for RedisCache {
 
     async fn sismember_many(&self, pairs: &[(String, String)]) -> EngineResult<Vec<bool>> {
         self.run(sets::sismember_many(&self.connections, pairs)).await
+    }
+
+    async fn scard_sismember_many(&self, keys: &[String], member: &str) -> EngineResult<Vec<(u64, bool)>> {
+        self.run(sets::scard_sismember_many(&self.connections, keys, member)).await
     }
 
     async fn supdate_if_exists(

@@ -1,8 +1,8 @@
 //! Sets (who liked a post, who is online): `SADD`, `SREM`, `SISMEMBER`, `SCARD`,
 //! `SMEMBERS`, their many-key forms, and a script that changes a set only while it exists.
 //!
-//! `scard_many` and `sismember_many` are one pipeline: one round trip however many keys.
-//! Each command in it names one key, so in a cluster fred sends each to the node that owns
+//! `scard_many`, `sismember_many` and `scard_sismember_many` are one pipeline: one round
+//! trip however many keys. Each command in it names one key, so in a cluster fred sends each to the node that owns
 //! that key and the keys need not share a hash slot.
 
 use std::time::Duration;
@@ -93,6 +93,32 @@ pub(super) async fn sismember_many(c: &Connections, pairs: &[(String, String)]) 
         .await
         .into_iter()
         .map(|r| reply::flag("SISMEMBER", r.map_err(unavailable)?))
+        .collect()
+}
+
+pub(super) async fn scard_sismember_many(
+    c: &Connections,
+    keys: &[String],
+    member: &str,
+) -> EngineResult<Vec<(u64, bool)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pipeline = c.pool.next().pipeline();
+    for key in keys {
+        let () = pipeline.scard(key.as_str()).await.map_err(unavailable)?;
+        let () = pipeline.sismember(key.as_str(), member).await.map_err(unavailable)?;
+    }
+    let replies = pipeline.try_all::<Value>().await;
+    replies
+        .chunks(2)
+        .map(|pair| match pair {
+            [card, member] => Ok((
+                reply::count("SCARD", card.clone().map_err(unavailable)?)?,
+                reply::flag("SISMEMBER", member.clone().map_err(unavailable)?)?,
+            )),
+            _ => Err(unexpected("SCARD and SISMEMBER", &Value::Null)),
+        })
         .collect()
 }
 

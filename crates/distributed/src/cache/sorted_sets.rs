@@ -1,9 +1,11 @@
 //! Sorted sets (feeds, trending, autocomplete): `ZADD`, `ZINCRBY`, `ZREM`, `ZSCORE`,
 //! `ZCARD`, `ZREVRANGE`, `ZREVRANGEBYSCORE`, `ZREMRANGEBYRANK`. Ranks, inclusive stops and
-//! tie order are Redis's own, so there is nothing to translate.
+//! tie order are Redis's own, so there is nothing to translate. `zadd_capped_if_marked` is a
+//! pipeline of one script per key (each names its one key, so fred routes it in a cluster).
 
-use fred::prelude::{SortedSetsInterface, Value};
+use fred::prelude::{ClientLike, SortedSetsInterface, Value};
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind};
+use fred::types::{ClusterHash, CustomCommand};
 use roost_engines::{EngineError, EngineResult};
 
 use super::connection::Connections;
@@ -73,6 +75,45 @@ pub(super) async fn zrevrangebyscore(
 pub(super) async fn zremrangebyrank(c: &Connections, key: &str, start: i64, stop: i64) -> EngineResult<u64> {
     let value: Value = c.pool.zremrangebyrank(key, start, stop).await.map_err(unavailable)?;
     reply::count("ZREMRANGEBYRANK", value)
+}
+
+/// KEYS[1] = sorted set, ARGV[1] = marker, ARGV[2] = score, ARGV[3] = member, ARGV[4] =
+/// members to keep. 1 when the set had the marker (and was written), else 0.
+const ZADD_CAPPED_IF_MARKED: &str = r#"
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
+return 1
+"#;
+
+pub(super) async fn zadd_capped_if_marked(
+    c: &Connections,
+    keys: &[String],
+    marker: &str,
+    score: f64,
+    member: &str,
+    keep: u64,
+) -> EngineResult<u64> {
+    if score.is_nan() {
+        return Err(EngineError::Invalid("ERR score is not a valid float".into()));
+    }
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    // fred's pipelines have no `EVAL`: sent as a custom command, routed by its key (the
+    // third argument, after the script and the key count).
+    let eval = CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false);
+    let (score, keep) = (score.to_string(), keep.to_string());
+    let pipeline = c.pool.next().pipeline();
+    for key in keys {
+        let args = [ZADD_CAPPED_IF_MARKED, "1", key, marker, &score, member, &keep];
+        let () = pipeline.custom(eval.clone(), args.to_vec()).await.map_err(unavailable)?;
+    }
+    let mut written = 0;
+    for answer in pipeline.try_all::<Value>().await {
+        written += reply::count("ZADD_CAPPED_IF_MARKED", answer.map_err(unavailable)?)?;
+    }
+    Ok(written)
 }
 
 fn bound(score: f64) -> EngineResult<ZRangeBound> {

@@ -60,6 +60,23 @@ impl Keyspace {
         result
     }
 
+    /// Changes a live key of type `T` in place under one lock, its TTL kept; `None` (and
+    /// nothing created) when the key is missing.
+    pub fn write_existing<T: Typed, R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<Option<R>, WrongType> {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        if !shard.contains(key, now) {
+            return Ok(None);
+        }
+        let result = shard.write(key, now, f)?;
+        shard.evict(self.shard_budget);
+        Ok(Some(result))
+    }
+
     /// `SET` (or `SET NX` when `only_if_missing`): true when the value was stored.
     pub fn set(&self, key: &str, value: Value, ttl: Option<Duration>, only_if_missing: bool) -> bool {
         let now = Instant::now();

@@ -181,6 +181,31 @@ impl Cache for MemoryCache {
         Ok(self.keys().write(key, |set: &mut SortedSet| set.remove_range_by_rank(start, stop))?)
     }
 
+    async fn zadd_capped_if_marked(
+        &self,
+        keys: &[String],
+        marker: &str,
+        score: f64,
+        member: &str,
+        keep: u64,
+    ) -> EngineResult<u64> {
+        self::score(score)?;
+        let stop = -(keep as i64) - 1;
+        let mut written = 0;
+        for key in keys {
+            let push = |set: &mut SortedSet| {
+                let marked = set.score(marker).is_some();
+                if marked {
+                    set.insert(member, score);
+                    set.remove_range_by_rank(0, stop);
+                }
+                marked
+            };
+            written += u64::from(self.keys().write_existing(key, push)? == Some(true));
+        }
+        Ok(written)
+    }
+
     async fn sadd(&self, key: &str, members: &[String]) -> EngineResult<u64> {
         let added =
             self.keys().write(key, |set: &mut Set| members.iter().filter(|m| set.insert(m)).count())?;
@@ -217,6 +242,14 @@ impl Cache for MemoryCache {
         let mut answers = Vec::with_capacity(pairs.len());
         for (key, member) in pairs {
             answers.push(self.sismember(key, member).await?);
+        }
+        Ok(answers)
+    }
+
+    async fn scard_sismember_many(&self, keys: &[String], member: &str) -> EngineResult<Vec<(u64, bool)>> {
+        let mut answers = Vec::with_capacity(keys.len());
+        for key in keys {
+            answers.push((self.scard(key).await?, self.sismember(key, member).await?));
         }
         Ok(answers)
     }

@@ -43,6 +43,8 @@ macro_rules! cache_conformance_tests {
             zremrangebyrank_caps_to_the_highest,
             sets_add_remove_and_query,
             set_batch_queries_treat_missing_keys_as_empty,
+            scard_sismember_many_answers_both_per_key,
+            zadd_capped_if_marked_writes_only_marked_sets,
             supdate_if_exists_changes_only_existing_sets_and_refreshes_the_ttl,
             hincrby_and_hgetall,
             pfadd_and_pfcount_estimate_distinct_elements,
@@ -450,6 +452,41 @@ pub async fn set_batch_queries_treat_missing_keys_as_empty(cache: Arc<dyn Cache>
         .map(|(key, member)| (key, member.to_string()));
     assert_eq!(cache.sismember_many(&pairs).await?, vec![true, false, false, true]);
     assert_eq!(cache.sismember_many(&[]).await?, Vec::<bool>::new());
+    Ok(())
+}
+
+/// `zadd_capped_if_marked` writes (and caps) only the sets holding the marker.
+pub async fn zadd_capped_if_marked_writes_only_marked_sets(cache: Arc<dyn Cache>) -> EngineResult<()> {
+    let p = unique_prefix("zcapped");
+    let (marked, unmarked, missing) =
+        (format!("{p}:marked"), format!("{p}:unmarked"), format!("{p}:missing"));
+    cache.zadd(&marked, &zadd_input(&[("~m", 1e15), ("a", 1.0), ("b", 2.0), ("c", 3.0)])).await?;
+    cache.zadd(&unmarked, &zadd_input(&[("a", 1.0)])).await?;
+
+    let keys = [marked.clone(), unmarked.clone(), missing.clone()];
+    assert_eq!(cache.zadd_capped_if_marked(&keys, "~m", 4.0, "d", 3).await?, 1);
+    assert_eq!(cache.zrevrange(&marked, 0, -1).await?, members(&[("~m", 1e15), ("d", 4.0), ("c", 3.0)]));
+    assert_eq!(cache.zrevrange(&unmarked, 0, -1).await?, members(&[("a", 1.0)]));
+    assert!(!cache.exists(&missing).await?, "a missing set stays missing");
+    assert_eq!(cache.zadd_capped_if_marked(&[], "~m", 5.0, "e", 3).await?, 0);
+    Ok(())
+}
+
+/// `scard_sismember_many` answers each key's `SCARD` and `SISMEMBER`, in order; a missing key
+/// is an empty set.
+pub async fn scard_sismember_many_answers_both_per_key(cache: Arc<dyn Cache>) -> EngineResult<()> {
+    let p = unique_prefix("scardsis");
+    let (one, two, missing) = (format!("{p}:one"), format!("{p}:two"), format!("{p}:missing"));
+    cache.sadd(&one, &strings(&["u2"])).await?;
+    cache.sadd(&two, &strings(&["u1", "u2", "u3"])).await?;
+
+    let keys = [two.clone(), missing, one.clone(), two];
+    assert_eq!(
+        cache.scard_sismember_many(&keys, "u1").await?,
+        vec![(3, true), (0, false), (1, false), (3, true)]
+    );
+    assert_eq!(cache.scard_sismember_many(&[one], "u2").await?, vec![(1, true)]);
+    assert_eq!(cache.scard_sismember_many(&[], "u1").await?, Vec::<(u64, bool)>::new());
     Ok(())
 }
 

@@ -5,9 +5,10 @@
 //! to a state file. `bench` seeds (or reuses a state file), measures `/healthz` at the
 //! chosen concurrency for a short phase, then runs the workload and reports per-operation
 //! throughput and latency percentiles, as a table, JSON, and optionally an SVG plot; with
-//! a moderator's token, also the run's DynamoDB cost per route (`cost`). Answers that shed
-//! a request (429, 503) are counted apart from errors; `--probe-healthz` and `--server-pid`
-//! show how an overloaded server holds up (docs/reliability.md, "Overload").
+//! a moderator's token, also the run's DynamoDB cost per route (`cost`); and always the
+//! cache round trips per request of each route, from the server's metrics (`round_trips`).
+//! Answers that shed a request (429, 503) are counted apart from errors; `--probe-healthz`
+//! and `--server-pid` show how an overloaded server holds up (docs/reliability.md, "Overload").
 
 mod args;
 mod client;
@@ -19,6 +20,7 @@ mod histogram;
 mod memory;
 mod plot;
 mod report;
+mod round_trips;
 mod seed;
 mod sse;
 
@@ -178,6 +180,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let healthz =
         workload::run(&target, &state, Mix::Healthz, args.connections, healthz_duration, None, seed).await?;
+    let trips_before = round_trips::read(&target).await?;
     eprintln!("{}: {:?} at {} connections", args.workload.name(), args.duration, args.connections);
     let memory_before = args.server_pid.map(memory::read).transpose()?;
     let probe = args.probe_healthz.map(|every| {
@@ -221,7 +224,11 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         Some(token) => Some(cost::read(&target, token).await?),
         None => None,
     };
+    let trips_after = round_trips::read(&target).await?;
     let costs = cost_before.zip(cost_after);
+    if args.json {
+        extra.insert("cache_round_trips".into(), round_trips::to_json(&trips_before, &trips_after));
+    }
     if let (Some((before, after)), true) = (&costs, args.json) {
         extra.insert("cost".into(), cost::to_json(before, after));
     }
@@ -238,6 +245,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
         print!("{}", report.to_text());
+        print!("{}", round_trips::table(&trips_before, &trips_after));
         match &costs {
             Some((before, after)) => print!("{}", cost::table(before, after)),
             None => eprintln!("{}", cost::HOW),
