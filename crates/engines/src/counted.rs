@@ -180,6 +180,16 @@ impl Cache for CountedCache {
     ) -> EngineResult<Vec<QueueMessage>> {
         self.trip().xautoclaim(stream, group, consumer, min_idle, count).await
     }
+    async fn xclaim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        idle: Duration,
+    ) -> EngineResult<u64> {
+        self.trip().xclaim_idle(stream, group, consumer, ids, idle).await
+    }
     async fn xrange(&self, stream: &str, count: usize) -> EngineResult<Vec<QueueMessage>> {
         self.trip().xrange(stream, count).await
     }
