@@ -20,6 +20,7 @@ use roost_engines::{EngineError, EngineResult};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use super::group_commit::{self, Pending};
 use super::write_gate::{Lane, WriteGate};
 
 /// Reader connections. Reads are short point or range lookups, so a few connections keep
@@ -67,6 +68,8 @@ pub(super) struct Db {
     writer: Mutex<Connection>,
     /// The writer's queue (requests' writes first).
     write_gate: Arc<WriteGate>,
+    /// Requests' writes waiting to be committed as a group.
+    pending: Pending,
     /// One permit per reader connection, so a permit holder always finds one free.
     read_turns: Arc<Semaphore>,
     /// Copies the WAL back into the database file, off the writer (see `checkpoint`).
@@ -107,6 +110,7 @@ impl Db {
         Ok(Db {
             writer: Mutex::new(writer),
             write_gate: Arc::default(),
+            pending: Pending::default(),
             read_turns: Arc::new(Semaphore::new(READERS)),
             checkpointer,
             readers,
@@ -138,11 +142,24 @@ impl Db {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, committed when `f`
     /// succeeds and rolled back when it fails, once its `lane` gets the turn. IMMEDIATE
     /// takes the write lock up front, so what `f` reads cannot change before it writes.
+    /// Urgent writes are committed in groups (`group_commit`): `f` then runs in a savepoint
+    /// of a transaction shared with the urgent writes queued at the same time, and whoever
+    /// gets the turn first runs the whole group.
     pub(super) async fn write<T, F>(self: &Arc<Self>, lane: Lane, f: F) -> EngineResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
     {
+        if lane == Lane::Urgent {
+            let mut result = self.pending.push(f);
+            // An earlier group may commit this write while this caller still waits in line.
+            tokio::select! {
+                biased;
+                delivered = &mut result => return delivered.map_err(group_commit::lost)?,
+                ran = self.run_pending_group() => ran?,
+            }
+            return result.await.map_err(group_commit::lost)?;
+        }
         let turn = self.write_gate.turn(lane).await;
         self.writes.fetch_add(1, Ordering::Relaxed);
         let db = Arc::clone(self);
@@ -153,6 +170,24 @@ impl Db {
             let out = f(&tx)?;
             tx.commit().map_err(unavailable)?;
             Ok(out)
+        })
+        .await
+    }
+
+    /// Takes an urgent turn and commits the writes pending then, if an earlier group has
+    /// not already.
+    async fn run_pending_group(self: &Arc<Self>) -> EngineResult<()> {
+        let turn = self.write_gate.turn(Lane::Urgent).await;
+        let group = self.pending.take_group();
+        if group.is_empty() {
+            return Ok(());
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let db = Arc::clone(self);
+        blocking(move || {
+            let _turn = turn;
+            group_commit::run_group(&mut lock(&db.writer), group);
+            Ok(())
         })
         .await
     }
