@@ -155,3 +155,54 @@ async fn streams_receive_every_kind_of_event() {
     assert_eq!((stream["opened"].as_u64(), stream["dropped"].as_u64()), (Some(20), Some(0)), "{report:#}");
     assert!(stream["events_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
 }
+
+/// `roost seed` killed mid-way leaves its progress in the state file; the same command run
+/// again continues from there and finishes the very plan, nothing missing.
+#[tokio::test]
+async fn an_interrupted_seed_resumes_where_it_stopped() {
+    let server = Server::start().await;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let state = std::env::temp_dir().join(format!("roost-seed-resume-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&state);
+    let args = [
+        "seed",
+        "--target",
+        &server.base,
+        "--generate",
+        "300",
+        "--posts-per-user",
+        "3",
+        "--concurrency",
+        "4",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_roost")).args(args).spawn().expect("roost seed");
+    // Killed as soon as it has written down some progress, well before 900 posts are made.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !state.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    first.kill().expect("kill");
+    first.wait().expect("wait");
+    let partial: Value = serde_json::from_slice(&std::fs::read(&state).expect("progress saved")).unwrap();
+    assert!(partial["unfinished"].is_string(), "{partial}");
+    assert!(partial["posts"].as_array().unwrap().len() < 900, "the seed finished before it was killed");
+
+    // The server is another process: blocking this test's thread holds nothing up.
+    let second = Command::new(env!("CARGO_BIN_EXE_roost")).args(args).output().expect("roost seed again");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming"), "{stderr}");
+    let done: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    // A third run finds a finished seeding and leaves it alone.
+    let third = Command::new(env!("CARGO_BIN_EXE_roost")).args(args).output().unwrap();
+    let _ = std::fs::remove_file(&state);
+    assert!(!third.status.success(), "a finished state file was seeded over");
+    assert!(done.get("unfinished").is_none(), "{done}");
+    assert_eq!(done["users"].as_array().unwrap().len(), 300);
+    assert_eq!(done["posts"].as_array().unwrap().len(), 900);
+    let usernames: std::collections::HashSet<_> =
+        done["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(usernames.len(), 300, "every account once");
+}

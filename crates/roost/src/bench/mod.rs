@@ -26,6 +26,7 @@ mod stats;
 mod stream;
 mod workload;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,11 +71,15 @@ async fn check_up(target: &Arc<Target>) -> anyhow::Result<()> {
     }
 }
 
+/// Seeds what the flags describe on `target`, continuing `resume` (an interrupted seeding
+/// of the same plan) when given, and saving progress to `save_to` as it goes.
 async fn seed_from_flags(
     target: &Arc<Target>,
     graph_args: &GraphArgs,
     seeding: &args::SeedingArgs,
     rng: &mut ChaCha8Rng,
+    resume: Option<State>,
+    save_to: Option<&Path>,
 ) -> anyhow::Result<State> {
     let graph = build_graph(graph_args, rng)?;
     eprintln!(
@@ -85,15 +90,50 @@ async fn seed_from_flags(
         graph.follower_counts().into_iter().max().unwrap_or(0),
         graph.nodes() * seeding.posts_per_user
     );
-    seed::seed_graph(target, &graph, seeding, rng).await
+    let plan = seed_plan(target, graph_args, seeding);
+    let state = match resume {
+        Some(state) => {
+            eprintln!(
+                "resuming: {} users, {} posts and {} follows were already made",
+                state.users.len(),
+                state.posts.len(),
+                state.follows
+            );
+            state
+        }
+        None => State::new(&target.url),
+    };
+    let state = State { unfinished: Some(plan), ..state };
+    seed::seed_graph(target, &graph, seeding, rng, state, save_to).await
 }
 
-/// `roost seed`.
+/// What a seeding was asked to do, as `State::unfinished` records it: a rerun continues an
+/// unfinished state file only if it is asked for the very same.
+fn seed_plan(target: &Target, graph_args: &GraphArgs, seeding: &args::SeedingArgs) -> String {
+    format!("{} {graph_args:?} posts_per_user={}", target.url, seeding.posts_per_user)
+}
+
+/// `roost seed`. An existing state file of an unfinished seeding with the same flags is
+/// continued; one of a finished seeding is left alone.
 pub async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
     let target = Target::resolve(&args.target.target, args.target.allow_remote, args.target.timeout).await?;
     check_up(&target).await?;
     let mut rng = graph::rng(args.graph.rng_seed);
-    let state = seed_from_flags(&target, &args.graph, &args.seeding, &mut rng).await?;
+    let resume = match args.state.exists() {
+        true => Some(State::load_any(&args.state)?),
+        false => None,
+    };
+    let plan = seed_plan(&target, &args.graph, &args.seeding);
+    match resume.as_ref().map(|state| state.unfinished.as_deref()) {
+        Some(None) => bail!("{} holds a finished seeding: remove it to seed again", args.state.display()),
+        Some(Some(other)) if other != plan => bail!(
+            "{} holds an unfinished seeding of something else ({other}): remove it, or rerun that",
+            args.state.display()
+        ),
+        _ => {}
+    }
+    let state =
+        seed_from_flags(&target, &args.graph, &args.seeding, &mut rng, resume, Some(&args.state)).await?;
     state.save(&args.state)?;
     eprintln!("seeded; accounts and tokens are in {}", args.state.display());
     Ok(())
@@ -119,7 +159,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
             }
             state
         }
-        _ => seed_from_flags(&target, &args.graph, &args.seeding, &mut rng).await?,
+        _ => seed_from_flags(&target, &args.graph, &args.seeding, &mut rng, None, None).await?,
     };
     let known_accounts = state.fanout.len();
     let mut extra = Map::new();

@@ -5,9 +5,10 @@
 //! Registration pays argon2's cost by design; on a server with the production settings
 //! that is most of the seeding time (tests lower it with `ROOST_ARGON2_*`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,6 +26,13 @@ use super::state::{Account, FanoutAccount, State};
 pub const PASSWORD: &str = "roost-bench-password";
 /// Attempts per seeding request: a busy server may time out or refuse one now and then.
 const ATTEMPTS: u32 = 3;
+/// How often a seeding writes down how far it got (an interrupted one loses at most this
+/// much work, redone when it is resumed).
+const SAVE_EVERY: Duration = Duration::from_secs(2);
+
+/// Writes down the work done so far: the results of a pool's jobs, in job order, `None`
+/// for those not (yet) done.
+pub type SaveProgress<'a, T> = &'a dyn Fn(&[Option<T>]) -> anyhow::Result<()>;
 
 const WORDS: &[&str] = &[
     "the", "a", "coffee", "morning", "run", "city", "rain", "sun", "music", "new", "old", "friend", "today",
@@ -74,17 +82,22 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 
 /// Runs `work` on every job with `concurrency` connections and returns the results in job
 /// order. A job is tried up to `ATTEMPTS` times; one that still fails stops the pool.
+/// `save`, if given, is handed the results so far every `SAVE_EVERY` and when the pool
+/// stops, done or failed.
 pub async fn pool<J, T>(
     target: &Arc<Target>,
     concurrency: usize,
     jobs: Vec<J>,
     bar: &ProgressBar,
+    save: Option<SaveProgress<'_, T>>,
     work: impl AsyncFn(&mut Conn, &J) -> anyhow::Result<T>,
 ) -> anyhow::Result<Vec<T>> {
     let total = jobs.len();
     let queue = RefCell::new(jobs.into_iter().enumerate());
     let results: RefCell<Vec<Option<T>>> = RefCell::new((0..total).map(|_| None).collect());
     let failure: RefCell<Option<anyhow::Error>> = RefCell::new(None);
+    let saved_at = Cell::new(Instant::now());
+    let save_now = || save.map_or(Ok(()), |save| save(&results.borrow()));
     // The workers share one task: they only wait on sockets, and plain RefCells beat locks.
     let worker = async |mut conn: Conn| loop {
         if failure.borrow().is_some() {
@@ -110,12 +123,20 @@ pub async fn pool<J, T>(
             }
         }
         bar.inc(1);
+        if saved_at.get().elapsed() >= SAVE_EVERY {
+            saved_at.set(Instant::now());
+            if let Err(err) = save_now() {
+                failure.borrow_mut().get_or_insert(err);
+            }
+        }
     };
     let workers = concurrency.clamp(1, total.max(1));
     futures::future::join_all((0..workers).map(|_| worker(target.connect()))).await;
+    let saved = save_now();
     if let Some(err) = failure.into_inner() {
         return Err(err);
     }
+    saved?;
     results.into_inner().into_iter().map(|r| r.context("a seeding job did not run")).collect()
 }
 
@@ -161,47 +182,93 @@ pub async fn create_post(conn: &mut Conn, token: &str, text: &str) -> anyhow::Re
     Ok(answer.json::<IdOnly>()?.id)
 }
 
+/// The leading results of `done` that are there, in order: what a resumed seeding can skip.
+fn done_prefix<T: Clone>(done: &[Option<T>]) -> impl Iterator<Item = T> + '_ {
+    done.iter().map_while(Clone::clone)
+}
+
 /// Seeds `graph`: registers its users, has each write `posts_per_user` posts, then makes
 /// every follow. Posts come before follows so that no fan-out work is still queued when a
 /// benchmark starts: each follow copies the followee's recent posts into the follower's
 /// feed as it is made.
+///
+/// `state` holds what an earlier, interrupted run of the same plan did (or nothing): each
+/// phase skips the part of it already done, and with `save_to` the progress is written
+/// there as it goes (`State::unfinished` saying so). The jobs of a phase are the same on
+/// every run (the texts come from `rng` in the same order), so the part done is a prefix
+/// of them. What was in flight at the interruption is redone: registering and following
+/// again are harmless, and at most a few posts are written twice.
 pub async fn seed_graph(
     target: &Arc<Target>,
     graph: &Graph,
     seeding: &SeedingArgs,
     rng: &mut ChaCha8Rng,
+    mut state: State,
+    save_to: Option<&Path>,
 ) -> anyhow::Result<State> {
-    let mut state = State::new(&target.url);
     let concurrency = seeding.concurrency;
+    let save = |state: &State| save_to.map_or(Ok(()), |path| state.save(path));
 
     let names: Vec<String> = graph.labels.iter().map(|&l| username(l)).collect();
+    let left: Vec<String> = names.get(state.users.len()..).unwrap_or_default().to_vec();
     let bar = progress(names.len(), "registering");
-    state.users =
-        pool(target, concurrency, names, &bar, async |conn, name| register(conn, name).await).await?;
+    bar.set_position(state.users.len() as u64);
+    let saving_users = |done: &[Option<Account>]| {
+        let mut now = state.clone();
+        now.users.extend(done_prefix(done));
+        save(&now)
+    };
+    let added = pool(target, concurrency, left, &bar, Some(&saving_users), async |conn, name| {
+        register(conn, name).await
+    })
+    .await?;
+    state.users.extend(added);
     bar.finish();
     state.graph_users = state.users.len();
     state.next_label = graph.labels.iter().max().map_or(0, |m| m + 1);
 
-    let users = &state.users;
-    let jobs: Vec<(usize, String)> = (0..users.len())
+    let jobs: Vec<(usize, String)> = (0..state.users.len())
         .flat_map(|u| std::iter::repeat_n(u, seeding.posts_per_user))
         .map(|u| (u, random_text(rng)))
         .collect();
     let bar = progress(jobs.len(), "posting");
-    state.posts = pool(target, concurrency, jobs, &bar, async |conn, (u, text)| {
+    bar.set_position(state.posts.len() as u64);
+    let left = jobs.get(state.posts.len()..).unwrap_or_default().to_vec();
+    let saving_posts = |done: &[Option<String>]| {
+        let mut now = state.clone();
+        now.posts.extend(done_prefix(done));
+        save(&now)
+    };
+    let users = &state.users;
+    let added = pool(target, concurrency, left, &bar, Some(&saving_posts), async |conn, (u, text)| {
         create_post(conn, &users[*u].token, text).await
     })
     .await?;
+    state.posts.extend(added);
     bar.finish();
 
     let follows = graph.follows();
     let bar = progress(follows.len(), "following");
-    pool(target, concurrency, follows.clone(), &bar, async |conn, &(a, b)| {
-        follow(conn, &users[a as usize].token, &users[b as usize].id).await
-    })
+    let done = usize::try_from(state.follows).unwrap_or(usize::MAX).min(follows.len());
+    bar.set_position(done as u64);
+    let saving_follows = |made: &[Option<()>]| {
+        let mut now = state.clone();
+        now.follows += done_prefix(made).count() as u64;
+        save(&now)
+    };
+    let users = &state.users;
+    pool(
+        target,
+        concurrency,
+        follows[done..].to_vec(),
+        &bar,
+        Some(&saving_follows),
+        async |conn, &(a, b)| follow(conn, &users[a as usize].token, &users[b as usize].id).await,
+    )
     .await?;
     bar.finish();
     state.follows = follows.len() as u64;
+    state.unfinished = None;
     Ok(state)
 }
 
@@ -225,7 +292,8 @@ pub async fn ensure_fanout_account(
         let names: Vec<String> = (state.next_label..).take(missing).map(username).collect();
         let bar = progress(missing, "registering");
         let added =
-            pool(target, concurrency, names, &bar, async |conn, name| register(conn, name).await).await?;
+            pool(target, concurrency, names, &bar, None, async |conn, name| register(conn, name).await)
+                .await?;
         bar.finish();
         state.users.extend(added);
         state.next_label += missing as u64;
@@ -235,7 +303,7 @@ pub async fn ensure_fanout_account(
     let audience = &state.users[..followers];
     let bar = progress(followers, "following");
     let (rest, last) = audience.split_at(followers - 1);
-    pool(target, concurrency, rest.to_vec(), &bar, async |conn, user| {
+    pool(target, concurrency, rest.to_vec(), &bar, None, async |conn, user| {
         follow(conn, &user.token, &author.id).await
     })
     .await?;
