@@ -200,9 +200,11 @@ async fn an_interrupted_seed_resumes_where_it_stopped() {
     let _ = std::fs::remove_file(&state);
     assert!(!third.status.success(), "a finished state file was seeded over");
     assert!(done.get("unfinished").is_none(), "{done}");
-    assert_eq!(done["users"].as_array().unwrap().len(), 300);
-    assert_eq!(done["posts"].as_array().unwrap().len(), 900);
+    // 300 generated users and the graph's few big accounts, three posts each.
+    let users = done["users"].as_array().unwrap();
+    assert!((300..310).contains(&users.len()), "{} users", users.len());
+    assert_eq!(done["posts"].as_array().unwrap().len(), 3 * users.len());
     let usernames: std::collections::HashSet<_> =
-        done["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
-    assert_eq!(usernames.len(), 300, "every account once");
+        users.iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(usernames.len(), users.len(), "every account once");
 }
