@@ -16,18 +16,24 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// what one tick can add the file stays under 64 MiB.
 const WAL_RESET_FRAMES: i64 = 8 * 1024;
 
+/// Ticks without a write after which the writers count as idle and the log file is given
+/// back (2 s): a pause between two posts' fan-outs is not idleness, and truncating then
+/// would only make the next write grow the file again.
+const IDLE_TICKS: u32 = 8;
+
 /// Checkpoints the WAL every `CHECKPOINT_EVERY` until the store is dropped (held weakly, as
 /// the sweeper is).
 pub(super) async fn checkpoint_periodically(db: Weak<Db>) {
     let mut ticks = interval_at(Instant::now() + CHECKPOINT_EVERY, CHECKPOINT_EVERY);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut writes_before = None;
+    let (mut writes_before, mut quiet_ticks) = (None, 0);
     loop {
         ticks.tick().await;
         let Some(db) = db.upgrade() else { return };
         let writes = db.writes();
-        let idle = writes_before == Some(writes);
+        quiet_ticks = if writes_before == Some(writes) { quiet_ticks + 1 } else { 0 };
         writes_before = Some(writes);
+        let idle = quiet_ticks >= IDLE_TICKS;
         if let Err(err) = db.checkpoint(WAL_RESET_FRAMES, idle).await {
             tracing::warn!(%err, "WAL checkpoint failed; retrying");
         }
