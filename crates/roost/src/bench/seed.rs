@@ -4,6 +4,9 @@
 //!
 //! Registration pays argon2's cost by design; on a server with the production settings
 //! that is most of the seeding time (tests lower it with `ROOST_ARGON2_*`).
+//!
+//! With `--direct` the same use cases run in this process instead (`direct`): no server,
+//! no HTTP, the bulk path for large data sets.
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
@@ -19,6 +22,7 @@ use serde_json::json;
 
 use super::args::SeedingArgs;
 use super::client::{Conn, Target};
+use super::direct::Direct;
 use super::graph::Graph;
 use super::state::{Account, FanoutAccount, State};
 
@@ -85,12 +89,12 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 /// `save`, if given, is handed the results so far every `SAVE_EVERY` and when the pool
 /// stops, done or failed.
 pub async fn pool<J, T>(
-    target: &Arc<Target>,
+    via: &Via,
     concurrency: usize,
     jobs: Vec<J>,
     bar: &ProgressBar,
     save: Option<SaveProgress<'_, T>>,
-    work: impl AsyncFn(&mut Conn, &J) -> anyhow::Result<T>,
+    work: impl AsyncFn(&mut Writer, &J) -> anyhow::Result<T>,
 ) -> anyhow::Result<Vec<T>> {
     let total = jobs.len();
     let queue = RefCell::new(jobs.into_iter().enumerate());
@@ -99,7 +103,7 @@ pub async fn pool<J, T>(
     let saved_at = Cell::new(Instant::now());
     let save_now = || save.map_or(Ok(()), |save| save(&results.borrow()));
     // The workers share one task: they only wait on sockets, and plain RefCells beat locks.
-    let worker = async |mut conn: Conn| loop {
+    let worker = async |mut conn: Writer| loop {
         if failure.borrow().is_some() {
             return;
         }
@@ -131,7 +135,7 @@ pub async fn pool<J, T>(
         }
     };
     let workers = concurrency.clamp(1, total.max(1));
-    futures::future::join_all((0..workers).map(|_| worker(target.connect()))).await;
+    futures::future::join_all((0..workers).map(|_| worker(via.writer()))).await;
     let saved = save_now();
     if let Some(err) = failure.into_inner() {
         return Err(err);
@@ -151,8 +155,66 @@ struct SignedIn {
     token: String,
 }
 
+/// Where a seeding writes: a running server's API, or the service in this process.
+pub enum Via {
+    /// Requests to a server, as a client makes them.
+    Api(Arc<Target>),
+    /// The use cases called in-process (`--direct`).
+    Direct(Arc<Direct>),
+}
+
+impl Via {
+    /// One worker's way in: a connection of its own, or the shared service.
+    fn writer(&self) -> Writer {
+        match self {
+            Via::Api(target) => Writer::Api(target.connect()),
+            Via::Direct(direct) => Writer::Direct(direct.clone()),
+        }
+    }
+
+    /// What the state file records as the seeding's target.
+    pub fn label(&self) -> &str {
+        match self {
+            Via::Api(target) => &target.url,
+            Via::Direct(direct) => &direct.label,
+        }
+    }
+}
+
+/// One pool worker's handle on what `Via` names.
+pub enum Writer {
+    /// A keep-alive connection to the server.
+    Api(Conn),
+    /// The in-process service.
+    Direct(Arc<Direct>),
+}
+
+impl Writer {
+    /// Registers `name`, or signs in if it exists (a target seeded before, state file lost).
+    async fn register(&mut self, name: &str) -> anyhow::Result<Account> {
+        match self {
+            Writer::Api(conn) => register(conn, name).await,
+            Writer::Direct(direct) => direct.register(name).await,
+        }
+    }
+
+    async fn follow(&mut self, token: &str, followee_id: &str) -> anyhow::Result<()> {
+        match self {
+            Writer::Api(conn) => follow(conn, token, followee_id).await,
+            Writer::Direct(direct) => direct.follow(token, followee_id).await,
+        }
+    }
+
+    async fn create_post(&mut self, token: &str, text: &str) -> anyhow::Result<String> {
+        match self {
+            Writer::Api(conn) => create_post(conn, token, text).await,
+            Writer::Direct(direct) => direct.create_post(token, text).await,
+        }
+    }
+}
+
 /// Registers `name`, or signs in if it exists (a server seeded before, state file lost).
-pub async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
+async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
     let body = json!({"username": name, "password": PASSWORD});
     let mut answer = conn.post("/api/auth/register", None, &body).await?;
     if answer.status == 409 {
@@ -165,7 +227,7 @@ pub async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
     Ok(Account { id: signed_in.user.id, username: name.to_string(), token: signed_in.token })
 }
 
-pub async fn follow(conn: &mut Conn, token: &str, followee_id: &str) -> anyhow::Result<()> {
+async fn follow(conn: &mut Conn, token: &str, followee_id: &str) -> anyhow::Result<()> {
     let answer = conn.post(&format!("/api/users/{followee_id}/follow"), Some(token), &json!({})).await?;
     if !answer.is_success() {
         bail!("following {followee_id}: {}", answer.describe());
@@ -199,7 +261,7 @@ fn done_prefix<T: Clone>(done: &[Option<T>]) -> impl Iterator<Item = T> + '_ {
 /// of them. What was in flight at the interruption is redone: registering and following
 /// again are harmless, and at most a few posts are written twice.
 pub async fn seed_graph(
-    target: &Arc<Target>,
+    via: &Via,
     graph: &Graph,
     seeding: &SeedingArgs,
     rng: &mut ChaCha8Rng,
@@ -218,8 +280,8 @@ pub async fn seed_graph(
         now.users.extend(done_prefix(done));
         save(&now)
     };
-    let added = pool(target, concurrency, left, &bar, Some(&saving_users), async |conn, name| {
-        register(conn, name).await
+    let added = pool(via, concurrency, left, &bar, Some(&saving_users), async |writer, name| {
+        writer.register(name).await
     })
     .await?;
     state.users.extend(added);
@@ -240,8 +302,8 @@ pub async fn seed_graph(
         save(&now)
     };
     let users = &state.users;
-    let added = pool(target, concurrency, left, &bar, Some(&saving_posts), async |conn, (u, text)| {
-        create_post(conn, &users[*u].token, text).await
+    let added = pool(via, concurrency, left, &bar, Some(&saving_posts), async |writer, (u, text)| {
+        writer.create_post(&users[*u].token, text).await
     })
     .await?;
     state.posts.extend(added);
@@ -257,14 +319,9 @@ pub async fn seed_graph(
         save(&now)
     };
     let users = &state.users;
-    pool(
-        target,
-        concurrency,
-        follows[done..].to_vec(),
-        &bar,
-        Some(&saving_follows),
-        async |conn, &(a, b)| follow(conn, &users[a as usize].token, &users[b as usize].id).await,
-    )
+    pool(via, concurrency, follows[done..].to_vec(), &bar, Some(&saving_follows), async |writer, &(a, b)| {
+        writer.follow(&users[a as usize].token, &users[b as usize].id).await
+    })
     .await?;
     bar.finish();
     state.follows = follows.len() as u64;
@@ -276,7 +333,7 @@ pub async fn seed_graph(
 /// the state already has it. The last follower follows alone, after all the others, so
 /// that "the newest follower" is well defined.
 pub async fn ensure_fanout_account(
-    target: &Arc<Target>,
+    via: &Via,
     state: &mut State,
     followers: usize,
     concurrency: usize,
@@ -292,23 +349,23 @@ pub async fn ensure_fanout_account(
         let names: Vec<String> = (state.next_label..).take(missing).map(username).collect();
         let bar = progress(missing, "registering");
         let added =
-            pool(target, concurrency, names, &bar, None, async |conn, name| register(conn, name).await)
+            pool(via, concurrency, names, &bar, None, async |writer, name| writer.register(name).await)
                 .await?;
         bar.finish();
         state.users.extend(added);
         state.next_label += missing as u64;
     }
-    let mut conn = target.connect();
-    let author = register(&mut conn, &format!("fanout_{followers}")).await?;
+    let mut writer = via.writer();
+    let author = writer.register(&format!("fanout_{followers}")).await?;
     let audience = &state.users[..followers];
     let bar = progress(followers, "following");
     let (rest, last) = audience.split_at(followers - 1);
-    pool(target, concurrency, rest.to_vec(), &bar, None, async |conn, user| {
-        follow(conn, &user.token, &author.id).await
+    pool(via, concurrency, rest.to_vec(), &bar, None, async |writer, user| {
+        writer.follow(&user.token, &author.id).await
     })
     .await?;
     for user in last {
-        follow(&mut conn, &user.token, &author.id).await?;
+        writer.follow(&user.token, &author.id).await?;
         bar.inc(1);
     }
     bar.finish();
