@@ -4,6 +4,9 @@
 //! indexes and feeds come out as a served seeding leaves them; what is saved is the HTTP
 //! round trip, the JSON on both sides and a second process competing for the cores.
 //!
+//! Each call runs as a task of its own: the seeding pool's workers share one task, and the
+//! use cases' CPU work (JSON, keys, the cache) would otherwise all run on one core.
+//!
 //! The abuse limits are off here (a bulk load is the operator's own act); password hashing
 //! keeps the deployment's argon2 settings. The fan-out jobs run in this process's workers,
 //! and the seeding ends only when the queue is empty, so a server started afterwards finds

@@ -84,6 +84,18 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+/// Ends a seeding phase's bar, and says how long the phase took: where a seeding's time
+/// goes, in its log.
+fn finish(bar: &ProgressBar, made: usize) {
+    bar.finish();
+    let took = bar.elapsed();
+    eprintln!(
+        "{}: {made} in {took:.1?} ({:.0}/s)",
+        bar.message(),
+        made as f64 / took.as_secs_f64().max(1e-3)
+    );
+}
+
 /// Runs `work` on every job with `concurrency` connections and returns the results in job
 /// order. A job is tried up to `ATTEMPTS` times; one that still fails stops the pool.
 /// `save`, if given, is handed the results so far every `SAVE_EVERY` and when the pool
@@ -284,8 +296,8 @@ pub async fn seed_graph(
         writer.register(name).await
     })
     .await?;
+    finish(&bar, added.len());
     state.users.extend(added);
-    bar.finish();
     state.graph_users = state.users.len();
     state.next_label = graph.labels.iter().max().map_or(0, |m| m + 1);
 
@@ -306,8 +318,8 @@ pub async fn seed_graph(
         writer.create_post(&users[*u].token, text).await
     })
     .await?;
+    finish(&bar, added.len());
     state.posts.extend(added);
-    bar.finish();
 
     let follows = graph.follows();
     let bar = progress(follows.len(), "following");
@@ -323,7 +335,7 @@ pub async fn seed_graph(
         writer.follow(&users[a as usize].token, &users[b as usize].id).await
     })
     .await?;
-    bar.finish();
+    finish(&bar, follows.len() - done);
     state.follows = follows.len() as u64;
     state.unfinished = None;
     Ok(state)
