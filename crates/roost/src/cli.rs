@@ -22,7 +22,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API and the background workers.
     Serve(ServeArgs),
-    /// Seed a running server with a social graph and synthetic posts, through the API.
+    /// Seed a social graph and synthetic posts: through a running server's API, or `--direct`.
     Seed(crate::bench::SeedArgs),
     /// Load-test a running server: /healthz, then a workload; per-operation latency report.
     Bench(crate::bench::BenchArgs),

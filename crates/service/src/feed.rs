@@ -59,11 +59,12 @@ impl CelebrityMemo {
     }
 }
 
-/// The store's row saying `pid` (by `author`) is in `reader`'s feed.
-pub(crate) fn feed_entry(reader: &str, pid: &str, author: &str) -> Item {
+/// The store's row saying `pid` is in `reader`'s feed: its key and expiry, nothing else
+/// (feed rows are most of the store; nothing reads an attribute of them).
+pub(crate) fn feed_entry(reader: &str, pid: &str) -> Item {
     let key = keys::feed_entry(reader, pid);
     let expires = time::now_secs() + FEED_ENTRY_DAYS * 86_400;
-    Item::new(key.pk, key.sk).with("author_id", author).with_ttl(expires)
+    Item::new(key.pk, key.sk).with_ttl(expires)
 }
 
 /// `cond` narrowed to sort keys below `sk`, when there is one.
@@ -260,13 +261,8 @@ impl Service {
 
     /// Writes a post into the feeds of `readers`: the store's feed table first, then each
     /// complete cached feed (capped).
-    pub(crate) async fn add_to_feeds(
-        &self,
-        readers: &[String],
-        pid: &str,
-        author: &str,
-    ) -> ServiceResult<()> {
-        let writes = readers.iter().map(|r| WriteOp::Put(feed_entry(r, pid, author))).collect();
+    pub(crate) async fn add_to_feeds(&self, readers: &[String], pid: &str) -> ServiceResult<()> {
+        let writes = readers.iter().map(|r| WriteOp::Put(feed_entry(r, pid))).collect();
         self.store.batch_write(writes).await?;
         self.push_to_cached_feeds(readers, pid).await
     }
@@ -298,7 +294,7 @@ impl Service {
             return Ok(()); // deleted before its fan-out ran
         }
         self.for_each_follower_page(author, |service, followers| async move {
-            service.add_to_feeds(&followers, pid, author).await
+            service.add_to_feeds(&followers, pid).await
         })
         .await
     }
@@ -343,7 +339,7 @@ impl Service {
             return self.ensure_celebrity(&followee.id).await;
         }
         for pid in self.recent_post_ids(&followee.id, BACKFILL_POSTS).await? {
-            self.add_to_feeds(&[follower.to_string()], &pid, &followee.id).await?;
+            self.add_to_feeds(&[follower.to_string()], &pid).await?;
         }
         Ok(())
     }

@@ -144,7 +144,7 @@ impl Service {
                 cond: Cond::Exists,
             },
             // Read-your-writes: the post is in the author's own feed at once.
-            TxOp::Put { item: feed::feed_entry(&author.id, id, &author.id), cond: Cond::None },
+            TxOp::Put { item: feed::feed_entry(&author.id, id), cond: Cond::None },
         ];
         let media_ids: Vec<String> =
             if attach { stored.media.iter().map(|m| m.id.clone()).collect() } else { Vec::new() };

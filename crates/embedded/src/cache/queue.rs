@@ -24,6 +24,12 @@ use tokio::time::Instant;
 const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
 const YEAR: Duration = Duration::from_secs(365 * 86_400);
+/// How often the log is copied back into the file, on a connection of its own: SQLite's
+/// default checkpoints inside the commit that fills the log, which put an fsync of tens of
+/// milliseconds on the path of whichever `xadd` (a create-post's fan-out job) crossed it.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// What the log file is cut back to when it starts over.
+const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS streams (
@@ -124,7 +130,13 @@ impl Queue {
             std::fs::create_dir_all(dir).map_err(|err| EngineError::unavailable("cache queue", err))?;
         }
         let conn = open_connection(path).map_err(EngineError::from)?;
-        Ok(Queue { conn: Arc::new(Mutex::new(conn)), wakers: Mutex::default() })
+        let conn = Arc::new(Mutex::new(conn));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            conn.lock().pragma_update(None, "wal_autocheckpoint", 0).map_err(QueueError::from)?;
+            let checkpointer = open_connection(path).map_err(EngineError::from)?;
+            runtime.spawn(checkpoint_periodically(Arc::downgrade(&conn), checkpointer));
+        }
+        Ok(Queue { conn, wakers: Mutex::default() })
     }
 
     pub async fn xadd(&self, stream: &str, payload: Bytes) -> EngineResult<String> {
@@ -425,9 +437,34 @@ fn open_connection(path: &Path) -> QueueResult<Connection> {
         tracing::warn!(%mode, "queue database is not in WAL mode");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
+}
+
+/// Checkpoints the queue's log every `CHECKPOINT_EVERY` on `checkpointer` until the queue
+/// (known by its connection, held weakly) is dropped. A PASSIVE checkpoint is enough: the
+/// queue's only other connection holds no read transaction open between calls, so each
+/// complete pass lets the next write start the log over.
+async fn checkpoint_periodically(queue: std::sync::Weak<Mutex<Connection>>, checkpointer: Connection) {
+    let checkpointer = Arc::new(Mutex::new(checkpointer));
+    let mut ticks = tokio::time::interval_at(Instant::now() + CHECKPOINT_EVERY, CHECKPOINT_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if queue.strong_count() == 0 {
+            return;
+        }
+        let checkpointer = Arc::clone(&checkpointer);
+        let done = tokio::task::spawn_blocking(move || {
+            checkpointer.lock().query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        })
+        .await;
+        if let Ok(Err(err)) = done {
+            tracing::warn!(%err, "queue checkpoint failed; retrying");
+        }
+    }
 }
 
 /// The group's last delivered id, or `NOGROUP` as Redis answers for a missing group.
@@ -441,4 +478,31 @@ fn group_cursor(tx: &Transaction<'_>, stream: &str, group: &str) -> QueueResult<
 fn now_ms() -> i64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs queued faster than anything checkpoints still leave a log file bounded by
+    /// `WAL_SIZE_LIMIT`, once the checkpointer has run and the next write starts it over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_checkpointed_off_the_enqueue_path_and_stays_bounded() {
+        let dir = std::env::temp_dir().join(format!("roost-queue-wal-{}", std::process::id()));
+        let path = dir.join("queue.db");
+        let queue = Queue::open(&path).unwrap();
+        let payload = Bytes::from(vec![b'x'; 64 * 1024]);
+        for _ in 0..160 {
+            queue.xadd("jobs", payload.clone()).await.unwrap();
+        }
+        let wal_size = || std::fs::metadata(dir.join("queue.db-wal")).map(|m| m.len()).unwrap_or(0);
+        let grown = wal_size();
+        tokio::time::sleep(CHECKPOINT_EVERY * 2).await;
+        queue.xadd("jobs", payload).await.unwrap();
+        let after = wal_size();
+        drop(queue);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(grown > 8 << 20, "no checkpoint inside the commits: the log grew to {grown} bytes only");
+        assert!(after <= WAL_SIZE_LIMIT as u64, "the log file kept {after} bytes");
+    }
 }

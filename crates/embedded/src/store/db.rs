@@ -12,7 +12,7 @@
 
 use std::fmt::Display;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use roost_engines::{EngineError, EngineResult};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use super::group_commit::{self, Pending};
 use super::write_gate::{Lane, WriteGate};
 
 /// Reader connections. Reads are short point or range lookups, so a few connections keep
@@ -31,6 +32,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Distinct SQL texts a connection keeps compiled: queries vary by index, sort-key
 /// condition, direction and start key, which makes about a hundred.
 const STATEMENT_CACHE: usize = 128;
+/// What the WAL file is cut back to whenever the log starts over: SQLite otherwise keeps
+/// the file at its high-water mark forever (192 MB after seeding a small graph).
+const WAL_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -47,8 +51,10 @@ CREATE TABLE IF NOT EXISTS items (
 -- Partial indexes: like a sparse GSI, they hold only the items that carry the index key.
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
--- Lets the TTL sweeper find expired rows without scanning the table.
-CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+-- No TTL index: the sweeper walks the table in key order instead (see `ttl`), which spares
+-- every expiring row (most of them feed entries) a second B-tree entry. Dropped from stores
+-- made before.
+DROP INDEX IF EXISTS items_ttl;
 ";
 
 /// Maps any SQLite (or task) failure to the engine's 503.
@@ -62,12 +68,16 @@ pub(super) struct Db {
     writer: Mutex<Connection>,
     /// The writer's queue (requests' writes first).
     write_gate: Arc<WriteGate>,
+    /// Requests' writes waiting to be committed as a group.
+    pending: Pending,
     /// One permit per reader connection, so a permit holder always finds one free.
     read_turns: Arc<Semaphore>,
     /// Copies the WAL back into the database file, off the writer (see `checkpoint`).
     checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Write transactions begun so far: the checkpointer's sign that writers are idle.
+    writes: AtomicU64,
 }
 
 impl Db {
@@ -86,6 +96,7 @@ impl Db {
             return Err(unavailable(format!("{} cannot use WAL (journal mode {mode})", path.display())));
         }
         writer.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).map_err(unavailable)?;
         writer.execute_batch(SCHEMA).map_err(unavailable)?;
 
         let readers = (0..READERS)
@@ -99,10 +110,12 @@ impl Db {
         Ok(Db {
             writer: Mutex::new(writer),
             write_gate: Arc::default(),
+            pending: Pending::default(),
             read_turns: Arc::new(Semaphore::new(READERS)),
             checkpointer,
             readers,
             next_reader: AtomicUsize::new(0),
+            writes: AtomicU64::new(0),
         })
     }
 
@@ -129,12 +142,26 @@ impl Db {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, committed when `f`
     /// succeeds and rolled back when it fails, once its `lane` gets the turn. IMMEDIATE
     /// takes the write lock up front, so what `f` reads cannot change before it writes.
+    /// Urgent writes are committed in groups (`group_commit`): `f` then runs in a savepoint
+    /// of a transaction shared with the urgent writes queued at the same time, and whoever
+    /// gets the turn first runs the whole group.
     pub(super) async fn write<T, F>(self: &Arc<Self>, lane: Lane, f: F) -> EngineResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
     {
+        if lane == Lane::Urgent {
+            let mut result = self.pending.push(f);
+            // An earlier group may commit this write while this caller still waits in line.
+            tokio::select! {
+                biased;
+                delivered = &mut result => return delivered.map_err(group_commit::lost)?,
+                ran = self.run_pending_group() => ran?,
+            }
+            return result.await.map_err(group_commit::lost)?;
+        }
         let turn = self.write_gate.turn(lane).await;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         let db = Arc::clone(self);
         blocking(move || {
             let _turn = turn;
@@ -143,6 +170,24 @@ impl Db {
             let out = f(&tx)?;
             tx.commit().map_err(unavailable)?;
             Ok(out)
+        })
+        .await
+    }
+
+    /// Takes an urgent turn and commits the writes pending then, if an earlier group has
+    /// not already.
+    async fn run_pending_group(self: &Arc<Self>) -> EngineResult<()> {
+        let turn = self.write_gate.turn(Lane::Urgent).await;
+        let group = self.pending.take_group();
+        if group.is_empty() {
+            return Ok(());
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let db = Arc::clone(self);
+        blocking(move || {
+            let _turn = turn;
+            group_commit::run_group(&mut lock(&db.writer), group);
+            Ok(())
         })
         .await
     }
@@ -164,6 +209,12 @@ impl Db {
         lock(&self.writer).pragma_update(None, "wal_autocheckpoint", 0).map_err(unavailable)
     }
 
+    /// Write transactions begun so far (compare two readings to tell whether writers were
+    /// idle in between).
+    pub(super) fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
     /// A PASSIVE checkpoint on its own connection: copies what it can without blocking
     /// the writer or the readers. The WAL only restarts from its beginning when, at the
     /// moment a write begins, everything is copied and no reader still uses the log; under
@@ -171,10 +222,12 @@ impl Db {
     /// (gigabytes within a minute of seeding). So once the log passes `reset_frames`, the
     /// checkpoint takes the writer for itself and RESTARTs: it copies the few frames the
     /// passive pass left, waits out the readers (each holds the log for one short query),
-    /// and the next write starts the log over. (Not TRUNCATE: giving the file's blocks
-    /// back costs ~100 ms on a busy disk, with the writer held; the file's size stays
-    /// bounded anyway.) Returns the frames the log held before the checkpoint.
-    pub(super) async fn checkpoint(self: &Arc<Self>, reset_frames: i64) -> EngineResult<i64> {
+    /// and the next write starts the log over, cutting the file back to `WAL_SIZE_LIMIT`.
+    /// When `idle` (no write since the last checkpoint) and the log holds anything, it
+    /// TRUNCATEs instead, giving the whole file back: that costs ~100 ms on a busy disk
+    /// with the writer held, which only an idle writer can spare. Returns the frames the
+    /// log held before the checkpoint.
+    pub(super) async fn checkpoint(self: &Arc<Self>, reset_frames: i64, idle: bool) -> EngineResult<i64> {
         let db = Arc::clone(self);
         blocking(move || {
             let checkpointer = lock(&db.checkpointer);
@@ -184,7 +237,10 @@ impl Db {
                     .map_err(unavailable)
             };
             let frames = run("PASSIVE")?;
-            if frames >= reset_frames {
+            if idle && frames > 0 {
+                let _writer = lock(&db.writer);
+                run("TRUNCATE")?;
+            } else if frames >= reset_frames {
                 let _writer = lock(&db.writer);
                 run("RESTART")?;
             }

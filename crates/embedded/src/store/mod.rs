@@ -14,9 +14,11 @@
 //! - `query`: `query` and `scan`, with keyset pagination.
 //! - `ttl`: the sweeper that deletes expired rows (reads already skip them).
 //! - `checkpoint`: copies the WAL back into the file, off the request path.
+//! - `write_gate`, `group_commit`: the writer's queue, and requests' writes committed together.
 
 mod checkpoint;
 mod db;
+mod group_commit;
 mod query;
 mod rows;
 mod ttl;

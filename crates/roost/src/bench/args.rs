@@ -4,14 +4,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
+
+use crate::cli::ServeArgs;
 
 /// Where requests go.
 #[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
     /// Base URL of a running `roost serve`, e.g. http://127.0.0.1:8080.
     #[arg(long)]
-    pub target: String,
+    pub target: Option<String>,
     /// Allow a target that is not a loopback address.
     #[arg(long)]
     pub allow_remote: bool,
@@ -56,9 +58,15 @@ pub struct SeedingArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("destination").required(true).args(["target", "direct"])))]
 pub struct SeedArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Write through the service in this process, on the engines `roost serve` would open
+    /// with the same flags, instead of through a server's API: the bulk path. No server may
+    /// run on an embedded data directory meanwhile.
+    #[arg(long, conflicts_with = "target")]
+    pub direct: bool,
     #[command(flatten)]
     pub graph: GraphArgs,
     #[command(flatten)]
@@ -66,6 +74,9 @@ pub struct SeedArgs {
     /// Where to write the accounts, tokens and post ids created, for `bench --state`.
     #[arg(long, default_value = "bench-state.json")]
     pub state: PathBuf,
+    /// With --direct: the engines, as `roost serve` takes them.
+    #[command(flatten, next_help_heading = "Engines (with --direct)")]
+    pub engines: ServeArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -104,6 +115,7 @@ impl Workload {
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("destination").required(true).args(["target"])))]
 pub struct BenchArgs {
     #[command(flatten)]
     pub target: TargetArgs,

@@ -14,6 +14,7 @@ mod args;
 mod client;
 mod cost;
 mod delivery;
+mod direct;
 mod fanout;
 mod graph;
 mod histogram;
@@ -31,6 +32,7 @@ mod stats;
 mod stream;
 mod workload;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +45,7 @@ use args::{GraphArgs, Workload};
 use client::Target;
 use graph::Graph;
 use report::Report;
+use seed::Via;
 use state::State;
 use workload::Mix;
 
@@ -75,30 +78,81 @@ async fn check_up(target: &Arc<Target>) -> anyhow::Result<()> {
     }
 }
 
+/// Seeds what the flags describe on `target`, continuing `resume` (an interrupted seeding
+/// of the same plan) when given, and saving progress to `save_to` as it goes.
 async fn seed_from_flags(
-    target: &Arc<Target>,
+    via: &Via,
     graph_args: &GraphArgs,
     seeding: &args::SeedingArgs,
     rng: &mut ChaCha8Rng,
+    resume: Option<State>,
+    save_to: Option<&Path>,
 ) -> anyhow::Result<State> {
     let graph = build_graph(graph_args, rng)?;
     eprintln!(
         "seeding {}: {} users, {} follows (most followed: {}), {} posts",
-        target.url,
+        via.label(),
         graph.nodes(),
         graph.follows().len(),
         graph.follower_counts().into_iter().max().unwrap_or(0),
         graph.nodes() * seeding.posts_per_user
     );
-    seed::seed_graph(target, &graph, seeding, rng).await
+    let plan = seed_plan(via, graph_args, seeding);
+    let state = match resume {
+        Some(state) => {
+            eprintln!(
+                "resuming: {} users, {} posts and {} follows were already made",
+                state.users.len(),
+                state.posts.len(),
+                state.follows
+            );
+            state
+        }
+        None => State::new(via.label()),
+    };
+    let state = State { unfinished: Some(plan), ..state };
+    seed::seed_graph(via, &graph, seeding, rng, state, save_to).await
 }
 
-/// `roost seed`.
+/// What a seeding was asked to do, as `State::unfinished` records it: a rerun continues an
+/// unfinished state file only if it is asked for the very same.
+fn seed_plan(via: &Via, graph_args: &GraphArgs, seeding: &args::SeedingArgs) -> String {
+    format!("{} {graph_args:?} posts_per_user={}", via.label(), seeding.posts_per_user)
+}
+
+/// `roost seed`. An existing state file of an unfinished seeding with the same flags is
+/// continued; one of a finished seeding is left alone. With `--direct` the engines are
+/// opened here and written through the service (`direct`), no server involved.
 pub async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
-    let target = Target::resolve(&args.target.target, args.target.allow_remote, args.target.timeout).await?;
-    check_up(&target).await?;
+    let via = match &args.target.target {
+        Some(url) if !args.direct => {
+            let target = Target::resolve(url, args.target.allow_remote, args.target.timeout).await?;
+            check_up(&target).await?;
+            Via::Api(target)
+        }
+        _ => Via::Direct(Arc::new(direct::Direct::open(&args.engines).await?)),
+    };
     let mut rng = graph::rng(args.graph.rng_seed);
-    let state = seed_from_flags(&target, &args.graph, &args.seeding, &mut rng).await?;
+    let resume = match args.state.exists() {
+        true => Some(State::load_any(&args.state)?),
+        false => None,
+    };
+    let plan = seed_plan(&via, &args.graph, &args.seeding);
+    match resume.as_ref().map(|state| state.unfinished.as_deref()) {
+        Some(None) => bail!("{} holds a finished seeding: remove it to seed again", args.state.display()),
+        Some(Some(other)) if other != plan => bail!(
+            "{} holds an unfinished seeding of something else ({other}): remove it, or rerun that",
+            args.state.display()
+        ),
+        _ => {}
+    }
+    let state =
+        seed_from_flags(&via, &args.graph, &args.seeding, &mut rng, resume, Some(&args.state)).await?;
+    if let Via::Direct(direct) = via {
+        eprintln!("waiting for the fan-out jobs to finish");
+        let direct = Arc::into_inner(direct).context("a seeding worker outlived its pool")?;
+        direct.finish().await?;
+    }
     state.save(&args.state)?;
     eprintln!("seeded; accounts and tokens are in {}", args.state.display());
     Ok(())
@@ -113,8 +167,10 @@ enum Plan {
 
 /// `roost bench`.
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
-    let target = Target::resolve(&args.target.target, args.target.allow_remote, args.target.timeout).await?;
+    let url = args.target.target.as_deref().context("--target is required")?;
+    let target = Target::resolve(url, args.target.allow_remote, args.target.timeout).await?;
     check_up(&target).await?;
+    let via = Via::Api(target.clone());
     let mut rng = graph::rng(args.graph.rng_seed);
     let mut state = match &args.state {
         Some(path) if path.exists() => {
@@ -124,7 +180,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
             }
             state
         }
-        _ => seed_from_flags(&target, &args.graph, &args.seeding, &mut rng).await?,
+        _ => seed_from_flags(&via, &args.graph, &args.seeding, &mut rng, None, None).await?,
     };
     let known_accounts = state.fanout.len();
     let mut extra = Map::new();
@@ -145,14 +201,14 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         Workload::Stream => Plan::Stream,
         Workload::Post1k => {
             let account =
-                seed::ensure_fanout_account(&target, &mut state, POST1K_FOLLOWERS, args.seeding.concurrency)
+                seed::ensure_fanout_account(&via, &mut state, POST1K_FOLLOWERS, args.seeding.concurrency)
                     .await?;
             extra.insert("author_followers".into(), json!(account.followers));
             Plan::Loop(Mix::PostAs(account.author))
         }
         Workload::Fanout => {
             let account =
-                seed::ensure_fanout_account(&target, &mut state, args.followers, args.seeding.concurrency)
+                seed::ensure_fanout_account(&via, &mut state, args.followers, args.seeding.concurrency)
                     .await?;
             let sampled = fanout::sample_positions(account.followers, args.fanout_sample).len();
             extra.insert(

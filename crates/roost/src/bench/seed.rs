@@ -4,10 +4,14 @@
 //!
 //! Registration pays argon2's cost by design; on a server with the production settings
 //! that is most of the seeding time (tests lower it with `ROOST_ARGON2_*`).
+//!
+//! With `--direct` the same use cases run in this process instead (`direct`): no server,
+//! no HTTP, the bulk path for large data sets.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,6 +22,7 @@ use serde_json::json;
 
 use super::args::SeedingArgs;
 use super::client::{Conn, Target};
+use super::direct::Direct;
 use super::graph::Graph;
 use super::state::{Account, FanoutAccount, State};
 
@@ -25,6 +30,13 @@ use super::state::{Account, FanoutAccount, State};
 pub const PASSWORD: &str = "roost-bench-password";
 /// Attempts per seeding request: a busy server may time out or refuse one now and then.
 const ATTEMPTS: u32 = 3;
+/// How often a seeding writes down how far it got (an interrupted one loses at most this
+/// much work, redone when it is resumed).
+const SAVE_EVERY: Duration = Duration::from_secs(2);
+
+/// Writes down the work done so far: the results of a pool's jobs, in job order, `None`
+/// for those not (yet) done.
+pub type SaveProgress<'a, T> = &'a dyn Fn(&[Option<T>]) -> anyhow::Result<()>;
 
 const WORDS: &[&str] = &[
     "the", "a", "coffee", "morning", "run", "city", "rain", "sun", "music", "new", "old", "friend", "today",
@@ -72,21 +84,38 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+/// Ends a seeding phase's bar, and says how long the phase took: where a seeding's time
+/// goes, in its log.
+fn finish(bar: &ProgressBar, made: usize) {
+    bar.finish();
+    let took = bar.elapsed();
+    eprintln!(
+        "{}: {made} in {took:.1?} ({:.0}/s)",
+        bar.message(),
+        made as f64 / took.as_secs_f64().max(1e-3)
+    );
+}
+
 /// Runs `work` on every job with `concurrency` connections and returns the results in job
 /// order. A job is tried up to `ATTEMPTS` times; one that still fails stops the pool.
+/// `save`, if given, is handed the results so far every `SAVE_EVERY` and when the pool
+/// stops, done or failed.
 pub async fn pool<J, T>(
-    target: &Arc<Target>,
+    via: &Via,
     concurrency: usize,
     jobs: Vec<J>,
     bar: &ProgressBar,
-    work: impl AsyncFn(&mut Conn, &J) -> anyhow::Result<T>,
+    save: Option<SaveProgress<'_, T>>,
+    work: impl AsyncFn(&mut Writer, &J) -> anyhow::Result<T>,
 ) -> anyhow::Result<Vec<T>> {
     let total = jobs.len();
     let queue = RefCell::new(jobs.into_iter().enumerate());
     let results: RefCell<Vec<Option<T>>> = RefCell::new((0..total).map(|_| None).collect());
     let failure: RefCell<Option<anyhow::Error>> = RefCell::new(None);
+    let saved_at = Cell::new(Instant::now());
+    let save_now = || save.map_or(Ok(()), |save| save(&results.borrow()));
     // The workers share one task: they only wait on sockets, and plain RefCells beat locks.
-    let worker = async |mut conn: Conn| loop {
+    let worker = async |mut conn: Writer| loop {
         if failure.borrow().is_some() {
             return;
         }
@@ -110,12 +139,20 @@ pub async fn pool<J, T>(
             }
         }
         bar.inc(1);
+        if saved_at.get().elapsed() >= SAVE_EVERY {
+            saved_at.set(Instant::now());
+            if let Err(err) = save_now() {
+                failure.borrow_mut().get_or_insert(err);
+            }
+        }
     };
     let workers = concurrency.clamp(1, total.max(1));
-    futures::future::join_all((0..workers).map(|_| worker(target.connect()))).await;
+    futures::future::join_all((0..workers).map(|_| worker(via.writer()))).await;
+    let saved = save_now();
     if let Some(err) = failure.into_inner() {
         return Err(err);
     }
+    saved?;
     results.into_inner().into_iter().map(|r| r.context("a seeding job did not run")).collect()
 }
 
@@ -130,8 +167,66 @@ struct SignedIn {
     token: String,
 }
 
+/// Where a seeding writes: a running server's API, or the service in this process.
+pub enum Via {
+    /// Requests to a server, as a client makes them.
+    Api(Arc<Target>),
+    /// The use cases called in-process (`--direct`).
+    Direct(Arc<Direct>),
+}
+
+impl Via {
+    /// One worker's way in: a connection of its own, or the shared service.
+    fn writer(&self) -> Writer {
+        match self {
+            Via::Api(target) => Writer::Api(target.connect()),
+            Via::Direct(direct) => Writer::Direct(direct.clone()),
+        }
+    }
+
+    /// What the state file records as the seeding's target.
+    pub fn label(&self) -> &str {
+        match self {
+            Via::Api(target) => &target.url,
+            Via::Direct(direct) => &direct.label,
+        }
+    }
+}
+
+/// One pool worker's handle on what `Via` names.
+pub enum Writer {
+    /// A keep-alive connection to the server.
+    Api(Conn),
+    /// The in-process service.
+    Direct(Arc<Direct>),
+}
+
+impl Writer {
+    /// Registers `name`, or signs in if it exists (a target seeded before, state file lost).
+    async fn register(&mut self, name: &str) -> anyhow::Result<Account> {
+        match self {
+            Writer::Api(conn) => register(conn, name).await,
+            Writer::Direct(direct) => direct.register(name).await,
+        }
+    }
+
+    async fn follow(&mut self, token: &str, followee_id: &str) -> anyhow::Result<()> {
+        match self {
+            Writer::Api(conn) => follow(conn, token, followee_id).await,
+            Writer::Direct(direct) => direct.follow(token, followee_id).await,
+        }
+    }
+
+    async fn create_post(&mut self, token: &str, text: &str) -> anyhow::Result<String> {
+        match self {
+            Writer::Api(conn) => create_post(conn, token, text).await,
+            Writer::Direct(direct) => direct.create_post(token, text).await,
+        }
+    }
+}
+
 /// Registers `name`, or signs in if it exists (a server seeded before, state file lost).
-pub async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
+async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
     let body = json!({"username": name, "password": PASSWORD});
     let mut answer = conn.post("/api/auth/register", None, &body).await?;
     if answer.status == 409 {
@@ -144,7 +239,7 @@ pub async fn register(conn: &mut Conn, name: &str) -> anyhow::Result<Account> {
     Ok(Account { id: signed_in.user.id, username: name.to_string(), token: signed_in.token })
 }
 
-pub async fn follow(conn: &mut Conn, token: &str, followee_id: &str) -> anyhow::Result<()> {
+async fn follow(conn: &mut Conn, token: &str, followee_id: &str) -> anyhow::Result<()> {
     let answer = conn.post(&format!("/api/users/{followee_id}/follow"), Some(token), &json!({})).await?;
     if !answer.is_success() {
         bail!("following {followee_id}: {}", answer.describe());
@@ -161,47 +256,88 @@ pub async fn create_post(conn: &mut Conn, token: &str, text: &str) -> anyhow::Re
     Ok(answer.json::<IdOnly>()?.id)
 }
 
+/// The leading results of `done` that are there, in order: what a resumed seeding can skip.
+fn done_prefix<T: Clone>(done: &[Option<T>]) -> impl Iterator<Item = T> + '_ {
+    done.iter().map_while(Clone::clone)
+}
+
 /// Seeds `graph`: registers its users, has each write `posts_per_user` posts, then makes
 /// every follow. Posts come before follows so that no fan-out work is still queued when a
 /// benchmark starts: each follow copies the followee's recent posts into the follower's
 /// feed as it is made.
+///
+/// `state` holds what an earlier, interrupted run of the same plan did (or nothing): each
+/// phase skips the part of it already done, and with `save_to` the progress is written
+/// there as it goes (`State::unfinished` saying so). The jobs of a phase are the same on
+/// every run (the texts come from `rng` in the same order), so the part done is a prefix
+/// of them. What was in flight at the interruption is redone: registering and following
+/// again are harmless, and at most a few posts are written twice.
 pub async fn seed_graph(
-    target: &Arc<Target>,
+    via: &Via,
     graph: &Graph,
     seeding: &SeedingArgs,
     rng: &mut ChaCha8Rng,
+    mut state: State,
+    save_to: Option<&Path>,
 ) -> anyhow::Result<State> {
-    let mut state = State::new(&target.url);
     let concurrency = seeding.concurrency;
+    let save = |state: &State| save_to.map_or(Ok(()), |path| state.save(path));
 
     let names: Vec<String> = graph.labels.iter().map(|&l| username(l)).collect();
+    let left: Vec<String> = names.get(state.users.len()..).unwrap_or_default().to_vec();
     let bar = progress(names.len(), "registering");
-    state.users =
-        pool(target, concurrency, names, &bar, async |conn, name| register(conn, name).await).await?;
-    bar.finish();
+    bar.set_position(state.users.len() as u64);
+    let saving_users = |done: &[Option<Account>]| {
+        let mut now = state.clone();
+        now.users.extend(done_prefix(done));
+        save(&now)
+    };
+    let added = pool(via, concurrency, left, &bar, Some(&saving_users), async |writer, name| {
+        writer.register(name).await
+    })
+    .await?;
+    finish(&bar, added.len());
+    state.users.extend(added);
     state.graph_users = state.users.len();
     state.next_label = graph.labels.iter().max().map_or(0, |m| m + 1);
 
-    let users = &state.users;
-    let jobs: Vec<(usize, String)> = (0..users.len())
+    let jobs: Vec<(usize, String)> = (0..state.users.len())
         .flat_map(|u| std::iter::repeat_n(u, seeding.posts_per_user))
         .map(|u| (u, random_text(rng)))
         .collect();
     let bar = progress(jobs.len(), "posting");
-    state.posts = pool(target, concurrency, jobs, &bar, async |conn, (u, text)| {
-        create_post(conn, &users[*u].token, text).await
+    bar.set_position(state.posts.len() as u64);
+    let left = jobs.get(state.posts.len()..).unwrap_or_default().to_vec();
+    let saving_posts = |done: &[Option<String>]| {
+        let mut now = state.clone();
+        now.posts.extend(done_prefix(done));
+        save(&now)
+    };
+    let users = &state.users;
+    let added = pool(via, concurrency, left, &bar, Some(&saving_posts), async |writer, (u, text)| {
+        writer.create_post(&users[*u].token, text).await
     })
     .await?;
-    bar.finish();
+    finish(&bar, added.len());
+    state.posts.extend(added);
 
     let follows = graph.follows();
     let bar = progress(follows.len(), "following");
-    pool(target, concurrency, follows.clone(), &bar, async |conn, &(a, b)| {
-        follow(conn, &users[a as usize].token, &users[b as usize].id).await
+    let done = usize::try_from(state.follows).unwrap_or(usize::MAX).min(follows.len());
+    bar.set_position(done as u64);
+    let saving_follows = |made: &[Option<()>]| {
+        let mut now = state.clone();
+        now.follows += done_prefix(made).count() as u64;
+        save(&now)
+    };
+    let users = &state.users;
+    pool(via, concurrency, follows[done..].to_vec(), &bar, Some(&saving_follows), async |writer, &(a, b)| {
+        writer.follow(&users[a as usize].token, &users[b as usize].id).await
     })
     .await?;
-    bar.finish();
+    finish(&bar, follows.len() - done);
     state.follows = follows.len() as u64;
+    state.unfinished = None;
     Ok(state)
 }
 
@@ -209,7 +345,7 @@ pub async fn seed_graph(
 /// the state already has it. The last follower follows alone, after all the others, so
 /// that "the newest follower" is well defined.
 pub async fn ensure_fanout_account(
-    target: &Arc<Target>,
+    via: &Via,
     state: &mut State,
     followers: usize,
     concurrency: usize,
@@ -225,22 +361,23 @@ pub async fn ensure_fanout_account(
         let names: Vec<String> = (state.next_label..).take(missing).map(username).collect();
         let bar = progress(missing, "registering");
         let added =
-            pool(target, concurrency, names, &bar, async |conn, name| register(conn, name).await).await?;
+            pool(via, concurrency, names, &bar, None, async |writer, name| writer.register(name).await)
+                .await?;
         bar.finish();
         state.users.extend(added);
         state.next_label += missing as u64;
     }
-    let mut conn = target.connect();
-    let author = register(&mut conn, &format!("fanout_{followers}")).await?;
+    let mut writer = via.writer();
+    let author = writer.register(&format!("fanout_{followers}")).await?;
     let audience = &state.users[..followers];
     let bar = progress(followers, "following");
     let (rest, last) = audience.split_at(followers - 1);
-    pool(target, concurrency, rest.to_vec(), &bar, async |conn, user| {
-        follow(conn, &user.token, &author.id).await
+    pool(via, concurrency, rest.to_vec(), &bar, None, async |writer, user| {
+        writer.follow(&user.token, &author.id).await
     })
     .await?;
     for user in last {
-        follow(&mut conn, &user.token, &author.id).await?;
+        writer.follow(&user.token, &author.id).await?;
         bar.inc(1);
     }
     bar.finish();

@@ -39,6 +39,11 @@ pub struct State {
     /// Ids of the seeded posts (likes pick from these).
     pub posts: Vec<String>,
     pub fanout: Vec<FanoutAccount>,
+    /// Set while `roost seed` is still at work: what it was asked to seed. A file that has
+    /// it holds the work done so far (`users`, `posts` and `follows` are each a prefix of
+    /// the plan), and a rerun with the same plan continues from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
 }
 
 impl State {
@@ -52,6 +57,7 @@ impl State {
             follows: 0,
             posts: Vec::new(),
             fanout: Vec::new(),
+            unfinished: None,
         }
     }
 
@@ -60,7 +66,23 @@ impl State {
         &self.users[..self.graph_users.min(self.users.len())]
     }
 
+    /// A finished seeding's state, for a benchmark.
     pub fn load(path: &Path) -> anyhow::Result<State> {
+        let state = State::load_any(path)?;
+        if let Some(plan) = &state.unfinished {
+            bail!(
+                "{} is an unfinished seeding ({plan}): run the same `roost seed` again to finish it",
+                path.display()
+            );
+        }
+        if state.graph_users == 0 || state.graph_users > state.users.len() {
+            bail!("{} holds no seeded users", path.display());
+        }
+        Ok(state)
+    }
+
+    /// The state in `path`, finished or not.
+    pub fn load_any(path: &Path) -> anyhow::Result<State> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let state: State = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a bench state file", path.display()))?;
@@ -70,9 +92,6 @@ impl State {
                 path.display(),
                 state.version
             );
-        }
-        if state.graph_users == 0 || state.graph_users > state.users.len() {
-            bail!("{} holds no seeded users", path.display());
         }
         Ok(state)
     }
@@ -103,6 +122,10 @@ mod tests {
         state.fanout.push(FanoutAccount { followers: 1, author: account });
         state.save(&path).unwrap();
         assert_eq!(State::load(&path).unwrap(), state);
+        state.unfinished = Some("a plan".into());
+        state.save(&path).unwrap();
+        assert!(State::load(&path).is_err(), "an unfinished seeding is no benchmark state");
+        assert_eq!(State::load_any(&path).unwrap(), state);
         std::fs::write(&path, b"{}").unwrap();
         assert!(State::load(&path).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
