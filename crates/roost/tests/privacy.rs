@@ -182,9 +182,16 @@ async fn erasure_leaves_nothing_behind_and_frees_the_username() {
     assert_eq!(notes["items"], json!([]), "bob's notifications from alice: {notes}");
     let search = bob.get("/api/users/search?q=ali").await.expect(200);
     assert!(!search.to_string().contains(&uid), "{search}");
-    for mid in &media_ids {
-        bob.get(&format!("/api/media/{mid}")).await.expect(404);
-    }
+    // The images go last in the erasure job, after the counts.
+    eventually("alice's images are gone", Duration::from_secs(20), || async {
+        for mid in &media_ids {
+            if bob.get(&format!("/api/media/{mid}")).await.status != 404 {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
 
     // Nothing in the store or the media names alice once the erasure is done (common/dump.rs:
     // the SQLite file and media folder, or a DynamoDB Scan and an S3 listing).
