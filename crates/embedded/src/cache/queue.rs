@@ -30,10 +30,10 @@ const YEAR: Duration = Duration::from_secs(365 * 86_400);
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// What the log file is cut back to when it starts over.
 const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
-/// The log's size (in 4 KiB pages) past which a checkpoint waits for the writer to restart
-/// it: under writes that never pause a passive checkpoint never catches up with the log's
-/// end, so the log would never start over (it grew to about 1 GB in a long seed).
-const WAL_RESTART_FRAMES: i64 = 4 * 1024;
+/// The log's size past which a checkpoint holds the writers to empty it: under writes that
+/// never pause a passive checkpoint never catches up with the log's end, so the log would
+/// never start over (it grew to about 1 GB in a long seed).
+const WAL_RESTART_BYTES: u64 = 16 * 1024 * 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS streams (
@@ -138,7 +138,9 @@ impl Queue {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             conn.lock().pragma_update(None, "wal_autocheckpoint", 0).map_err(QueueError::from)?;
             let checkpointer = open_connection(path).map_err(EngineError::from)?;
-            runtime.spawn(checkpoint_periodically(Arc::downgrade(&conn), checkpointer));
+            let mut log = path.as_os_str().to_owned();
+            log.push("-wal");
+            runtime.spawn(checkpoint_periodically(Arc::downgrade(&conn), checkpointer, log.into()));
         }
         Ok(Queue { conn, wakers: Mutex::default() })
     }
@@ -451,9 +453,13 @@ fn open_connection(path: &Path) -> QueueResult<Connection> {
 /// (known by its connection, held weakly) is dropped. A PASSIVE checkpoint, which never
 /// waits, is enough while the writes pause now and then: the queue's only other connection
 /// holds no read transaction open between calls, so each complete pass lets the next write
-/// start the log over. Past `WAL_RESTART_FRAMES` a RESTART checkpoint waits (within the
-/// busy timeout) for the write under way and makes the next one start the log over.
-async fn checkpoint_periodically(queue: std::sync::Weak<Mutex<Connection>>, checkpointer: Connection) {
+/// start the log over. Past `WAL_RESTART_BYTES` the queue's writers are held for one
+/// TRUNCATE checkpoint, which empties the log.
+async fn checkpoint_periodically(
+    queue: std::sync::Weak<Mutex<Connection>>,
+    checkpointer: Connection,
+    log: std::path::PathBuf,
+) {
     let checkpointer = Arc::new(Mutex::new(checkpointer));
     let mut ticks = tokio::time::interval_at(Instant::now() + CHECKPOINT_EVERY, CHECKPOINT_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -462,14 +468,17 @@ async fn checkpoint_periodically(queue: std::sync::Weak<Mutex<Connection>>, chec
         if queue.strong_count() == 0 {
             return;
         }
-        let checkpointer = Arc::clone(&checkpointer);
+        let (checkpointer, queue, log) = (Arc::clone(&checkpointer), queue.clone(), log.clone());
         let done = tokio::task::spawn_blocking(move || {
-            let conn = checkpointer.lock();
-            let log_frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
-            if log_frames > WAL_RESTART_FRAMES {
-                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+            let log_bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+            match queue.upgrade() {
+                // On the queue's own connection, under its lock: its writers wait this one
+                // checkpoint out instead of starving it (a busy handler never wins a turn).
+                Some(queue) if log_bytes > WAL_RESTART_BYTES => {
+                    queue.lock().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                }
+                _ => checkpointer.lock().query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())),
             }
-            Ok::<(), rusqlite::Error>(())
         })
         .await;
         if let Ok(Err(err)) = done {
@@ -518,7 +527,7 @@ mod tests {
     }
 
     /// Jobs queued without a pause (a long seed, a busy server) still see the log start
-    /// over: it stays within what `WAL_RESTART_FRAMES` and a tick's writes add up to, a
+    /// over: it stays within what `WAL_RESTART_BYTES` and a tick's writes add up to, a
     /// fraction of what was written over several ticks (without the restart, all of it).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_stays_bounded_under_writes_that_never_pause() {
@@ -527,10 +536,9 @@ mod tests {
         let queue = Queue::open(&path).unwrap();
         let payload = Bytes::from(vec![b'x'; 16 * 1024]);
         let wal_size = || std::fs::metadata(dir.join("queue.db-wal")).map(|m| m.len()).unwrap_or(0);
-        let restart_bytes = WAL_RESTART_FRAMES as u64 * 4096;
         let ticks = Instant::now() + CHECKPOINT_EVERY * 5;
         let (mut written, mut largest) = (0u64, 0);
-        while Instant::now() < ticks || written < restart_bytes * 4 {
+        while Instant::now() < ticks || written < WAL_RESTART_BYTES * 4 {
             queue.xadd("jobs", payload.clone()).await.unwrap();
             written += payload.len() as u64;
             largest = largest.max(wal_size());
