@@ -22,6 +22,14 @@ use crate::model::{Caller, Paged, Post, Profile};
 use crate::telemetry::{self, CacheKind};
 use crate::{ids, keys, time, Service};
 
+/// The item that marks `uid` as a big account (merged into feeds at read time). Written in
+/// the transaction of the post that makes its author one, so that post is never left with
+/// neither a fan-out nor the mark.
+pub(crate) fn celebrity_mark(uid: &str) -> Item {
+    let key = keys::celebrity(uid);
+    Item::new(key.pk, key.sk)
+}
+
 /// The marker member of a complete cached feed (or recent-posts list). Its score is above
 /// every timestamp, so capping never removes it.
 const MARKER: &str = "~complete";
@@ -293,6 +301,9 @@ impl Service {
         if self.load_post(pid).await?.is_none() {
             return Ok(()); // deleted before its fan-out ran
         }
+        // The author's own cached feed again: the create pushed it there, unless the cache
+        // failed then (the post was committed all the same; see `commit_post`).
+        self.push_to_cached_feeds(&[author.to_string()], pid).await?;
         self.for_each_follower_page(author, |service, followers| async move {
             service.add_to_feeds(&followers, pid).await
         })
@@ -368,11 +379,15 @@ impl Service {
     /// Marks an account as too big to fan out. Sticky: an account that drops back below
     /// the threshold stays merged at read time, which readers cannot tell apart.
     pub(crate) async fn ensure_celebrity(&self, uid: &str) -> ServiceResult<()> {
-        let key = keys::celebrity(uid);
-        self.store.put(Item::new(key.pk, key.sk), roost_engines::Cond::None).await?;
+        self.store.put(celebrity_mark(uid), roost_engines::Cond::None).await?;
+        self.forget_celebrities().await;
+        Ok(())
+    }
+
+    /// After a big account was marked: readers load the list of big accounts again.
+    pub(crate) async fn forget_celebrities(&self) {
         self.cache_del(&[self.ck.celebrities()]).await;
         self.celebrity_memo.forget();
-        Ok(())
     }
 
     /// The big accounts `uid` follows.

@@ -156,6 +156,7 @@ impl Service {
         // A big account's posts are merged at read time: no fan-out to owe.
         let big = self.is_big_account(author).await?;
         let fan_out = if big {
+            ops.push(TxOp::Put { item: feed::celebrity_mark(&author.id), cond: Cond::None });
             None
         } else {
             let (op, job) = self.outbox(Job::FanOut { post_id: id.clone(), author_id: author.id.clone() })?;
@@ -175,7 +176,11 @@ impl Service {
         let mention = NewNotification::new(NotificationKind::Mention, &author.id).post(id);
         self.notify_mentions(&stored.text, mention, std::slice::from_ref(&author.id)).await;
         self.forget_profiles(&[author.id.as_str()]).await;
-        self.push_to_cached_feeds(std::slice::from_ref(&author.id), id).await?;
+        // Committed: from here on the cache's trouble must not turn the answer into an error
+        // (the client's retry would post twice). The fan-out job pushes it again.
+        if let Err(err) = self.push_to_cached_feeds(std::slice::from_ref(&author.id), id).await {
+            tracing::warn!(%err, "a new post missed its author's cached feed; its fan-out job adds it");
+        }
         self.note_recent_post(&author.id, id).await;
         self.publish_post(id, &author.id).await;
         self.note_engagement(id, Engagement::Posted).await;
@@ -185,7 +190,10 @@ impl Service {
                 self.hand_over(job).await;
                 Ok(())
             }
-            None => self.ensure_celebrity(&author.id).await,
+            None => {
+                self.forget_celebrities().await;
+                Ok(())
+            }
         }
     }
 
