@@ -162,7 +162,8 @@ pub fn idempotency_key<T: serde::Serialize>(
 pub struct IdempotencyHeader {
     /// Any string of 1 to 255 visible ASCII characters, new for each new request (a UUID
     /// will do); remembered 24 h per user. A retry with the same key and request answers
-    /// what the first one created; with another request, 422.
+    /// what the first one created; with another request, or once what it created was
+    /// deleted, 422.
     // The rule is stated in words, as for `Last-Event-ID`, not as `pattern`/`maxLength`:
     // schemathesis 4's negative cases for those crashed it now and then (a hypothesis error).
     #[param(rename = "Idempotency-Key", required = false)]

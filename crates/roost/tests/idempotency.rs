@@ -122,3 +122,18 @@ async fn a_retried_multipart_post_uploads_and_posts_once() {
     assert_eq!(again["media"], first["media"]);
     assert_eq!(alice.get("/api/me").await.expect(200)["posts_count"], 1);
 }
+
+/// A retry whose first post was deleted since has nothing to answer with, and posting again
+/// under the key would make the second post the key exists to prevent: 422, nothing made.
+#[tokio::test]
+async fn a_retry_after_its_post_was_deleted_is_refused() {
+    let server = Server::start().await;
+    let (alice, _) = server.client().register("alice").await;
+    let body = json!({"text": "posted, then deleted"});
+    let first = post_once(&alice, "/api/posts", "gone", body.clone()).await.expect(201);
+    alice.delete(&format!("/api/posts/{}", first["id"].as_str().unwrap())).await.expect(204);
+    let refused = post_once(&alice, "/api/posts", "gone", body).await;
+    let body = refused.expect_error(422, "validation_failed");
+    assert!(body["error"]["message"].as_str().unwrap().contains("deleted since"), "{body}");
+    assert_eq!(alice.get("/api/me").await.expect(200)["posts_count"], 0);
+}

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{deleted_since, IdempotencyKey};
 use crate::limits::Limit;
 use crate::model::NotificationKind;
 use crate::model::{Caller, Comment, Paged, StoredComment};
@@ -95,7 +95,7 @@ impl Service {
         key: Option<&IdempotencyKey>,
     ) -> ServiceResult<Comment> {
         if let Some(cid) = self.idempotent_replay(caller, key).await? {
-            return self.comment_by_id(&cid).await;
+            return self.comment_by_id(&cid).await.map_err(deleted_since);
         }
         self.limit(Limit::Comments, &caller.user_id).await?;
         let text = check_text(&new.text)?;
@@ -131,7 +131,7 @@ impl Service {
         if let Err(err) = self.commit_comment(&stored, &path, &post.author_id, parent.as_ref(), once).await {
             // A concurrent request with the same key committed first: answer its comment.
             return match self.idempotent_replay(caller, key).await? {
-                Some(cid) => self.comment_by_id(&cid).await,
+                Some(cid) => self.comment_by_id(&cid).await.map_err(deleted_since),
                 None => Err(err),
             };
         }

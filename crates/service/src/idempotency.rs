@@ -46,6 +46,21 @@ impl IdempotencyKey {
     }
 }
 
+/// For the answer of a replay: what the first request created is gone (deleted since), so
+/// there is nothing to answer with, and a new create under the same key would be a second
+/// one; the client is told to use a new key (422, which every create documents).
+pub(crate) fn deleted_since(err: ServiceError) -> ServiceError {
+    match err {
+        ServiceError::NotFound(what) => ServiceError::validation(
+            HEADER,
+            format!(
+                "the {what} the first request with this key created has been deleted since; send a new key"
+            ),
+        ),
+        other => other,
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

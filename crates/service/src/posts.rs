@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::config::ttl;
 use crate::cursor::PageRequest;
 use crate::error::{ServiceError, ServiceResult};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{deleted_since, IdempotencyKey};
 use crate::jobs::Job;
 use crate::limits::Limit;
 use crate::model::{Caller, Image, NotificationKind, Paged, Post, Profile, StoredPost};
@@ -57,7 +57,7 @@ impl Service {
         key: Option<&IdempotencyKey>,
     ) -> ServiceResult<Post> {
         if let Some(pid) = self.idempotent_replay(caller, key).await? {
-            return self.post(Some(caller), &pid).await;
+            return self.post(Some(caller), &pid).await.map_err(deleted_since);
         }
         self.limit(Limit::Posts, &caller.user_id).await?;
         let text = crate::unicode::nfc(new.text.trim());
@@ -110,7 +110,7 @@ impl Service {
         if let Err(err) = self.commit_post(&author, &stored, true, once, ServiceError::Unauthorized).await {
             // A concurrent request with the same key committed first: answer its post.
             return match self.idempotent_replay(caller, key).await? {
-                Some(pid) => self.post(Some(caller), &pid).await,
+                Some(pid) => self.post(Some(caller), &pid).await.map_err(deleted_since),
                 None => Err(err),
             };
         }
