@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Incremental artifacts only pay off across edits; for one whole run they cost gigabytes.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# A failing test's message, not 30 frames of backtrace, is what the tail of a CI log must show.
+export RUST_BACKTRACE=0
 
 # Lint first: a formatting slip or a clippy warning fails in seconds, not after the suites.
 cargo fmt --all --check
