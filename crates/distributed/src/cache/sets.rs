@@ -1,9 +1,10 @@
 //! Sets (who liked a post, who is online): `SADD`, `SREM`, `SISMEMBER`, `SCARD`,
 //! `SMEMBERS`, their many-key forms, and a script that changes a set only while it exists.
 //!
-//! `scard_many`, `sismember_many` and `scard_sismember_many` are one pipeline: one round
-//! trip however many keys. Each command in it names one key, so in a cluster fred sends each to the node that owns
-//! that key and the keys need not share a hash slot.
+//! `scard_many` and `scard_sismember_many` (a page of posts' like sets) are one script per
+//! hash slot (`slots::eval_per_slot`): one command on a single node, however many keys.
+//! `sismember_many` is one pipeline: each command in it names one key, so in a cluster fred
+//! sends each to the node that owns that key and the keys need not share a hash slot.
 
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use roost_engines::EngineResult;
 
 use super::connection::Connections;
 use super::error::{unavailable, unexpected};
-use super::reply;
 use super::strings::millis;
+use super::{reply, slots};
 
 /// KEYS[1] = set, ARGV[1] = "1" to add or "0" to remove, ARGV[2] = member, ARGV[3] = TTL in
 /// ms. Nil for a missing set (left missing), else {changed, SCARD}: one script, so the set
@@ -28,6 +29,23 @@ else
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {changed, redis.call('SCARD', KEYS[1])}
+"#;
+
+/// KEYS = sets. {SCARD of each}.
+const SCARD_MANY: &str = r#"
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('SCARD', key) end
+return out
+"#;
+
+/// KEYS = sets, ARGV[1] = member. {SCARD, SISMEMBER} of each set, flattened.
+const SCARD_SISMEMBER_MANY: &str = r#"
+local out = {}
+for _, key in ipairs(KEYS) do
+  out[#out + 1] = redis.call('SCARD', key)
+  out[#out + 1] = redis.call('SISMEMBER', key, ARGV[1])
+end
+return out
 "#;
 
 pub(super) async fn sadd(c: &Connections, key: &str, members: &[String]) -> EngineResult<u64> {
@@ -65,19 +83,17 @@ pub(super) async fn smembers(c: &Connections, key: &str) -> EngineResult<Vec<Str
 }
 
 pub(super) async fn scard_many(c: &Connections, keys: &[String]) -> EngineResult<Vec<u64>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let mut out = vec![0; keys.len()];
+    for (group, answer) in slots::eval_per_slot(c, SCARD_MANY, keys, &[]).await? {
+        let counts = reply::array("SCARD_MANY", answer)?;
+        if counts.len() != group.positions.len() {
+            return Err(unexpected("SCARD_MANY", &Value::Array(counts)));
+        }
+        for (&position, count) in group.positions.iter().zip(counts) {
+            out[position] = reply::count("SCARD_MANY", count)?;
+        }
     }
-    let pipeline = c.pool.next().pipeline();
-    for key in keys {
-        let () = pipeline.scard(key.as_str()).await.map_err(unavailable)?;
-    }
-    pipeline
-        .try_all::<Value>()
-        .await
-        .into_iter()
-        .map(|r| reply::count("SCARD", r.map_err(unavailable)?))
-        .collect()
+    Ok(out)
 }
 
 pub(super) async fn sismember_many(c: &Connections, pairs: &[(String, String)]) -> EngineResult<Vec<bool>> {
@@ -101,25 +117,20 @@ pub(super) async fn scard_sismember_many(
     keys: &[String],
     member: &str,
 ) -> EngineResult<Vec<(u64, bool)>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let mut out = vec![(0, false); keys.len()];
+    for (group, answer) in slots::eval_per_slot(c, SCARD_SISMEMBER_MANY, keys, &[member]).await? {
+        let replies = reply::array("SCARD_SISMEMBER_MANY", answer)?;
+        if replies.len() != 2 * group.positions.len() {
+            return Err(unexpected("SCARD_SISMEMBER_MANY", &Value::Array(replies)));
+        }
+        let mut replies = replies.into_iter();
+        let pairs = std::iter::from_fn(|| Some((replies.next()?, replies.next()?)));
+        for (&position, (card, flag)) in group.positions.iter().zip(pairs) {
+            out[position] =
+                (reply::count("SCARD_SISMEMBER_MANY", card)?, reply::flag("SCARD_SISMEMBER_MANY", flag)?);
+        }
     }
-    let pipeline = c.pool.next().pipeline();
-    for key in keys {
-        let () = pipeline.scard(key.as_str()).await.map_err(unavailable)?;
-        let () = pipeline.sismember(key.as_str(), member).await.map_err(unavailable)?;
-    }
-    let replies = pipeline.try_all::<Value>().await;
-    replies
-        .chunks(2)
-        .map(|pair| match pair {
-            [card, member] => Ok((
-                reply::count("SCARD", card.clone().map_err(unavailable)?)?,
-                reply::flag("SISMEMBER", member.clone().map_err(unavailable)?)?,
-            )),
-            _ => Err(unexpected("SCARD and SISMEMBER", &Value::Null)),
-        })
-        .collect()
+    Ok(out)
 }
 
 pub(super) async fn supdate_if_exists(

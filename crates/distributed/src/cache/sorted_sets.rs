@@ -1,16 +1,15 @@
 //! Sorted sets (feeds, trending, autocomplete): `ZADD`, `ZINCRBY`, `ZREM`, `ZSCORE`,
 //! `ZCARD`, `ZREVRANGE`, `ZREVRANGEBYSCORE`, `ZREMRANGEBYRANK`. Ranks, inclusive stops and
-//! tie order are Redis's own, so there is nothing to translate. `zadd_capped_if_marked` is a
-//! pipeline of one script per key (each names its one key, so fred routes it in a cluster).
+//! tie order are Redis's own, so there is nothing to translate. `zadd_capped_if_marked` (a
+//! fan-out's page of followers' feeds) is one script per hash slot (`slots::eval_per_slot`).
 
-use fred::prelude::{ClientLike, SortedSetsInterface, Value};
+use fred::prelude::{SortedSetsInterface, Value};
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind};
-use fred::types::{ClusterHash, CustomCommand};
 use roost_engines::{EngineError, EngineResult};
 
 use super::connection::Connections;
 use super::error::unavailable;
-use super::reply;
+use super::{reply, slots};
 
 pub(super) async fn zadd(c: &Connections, key: &str, members: &[(f64, String)]) -> EngineResult<u64> {
     if members.is_empty() {
@@ -77,13 +76,18 @@ pub(super) async fn zremrangebyrank(c: &Connections, key: &str, start: i64, stop
     reply::count("ZREMRANGEBYRANK", value)
 }
 
-/// KEYS[1] = sorted set, ARGV[1] = marker, ARGV[2] = score, ARGV[3] = member, ARGV[4] =
-/// members to keep. 1 when the set had the marker (and was written), else 0.
+/// KEYS = sorted sets, ARGV[1] = marker, ARGV[2] = score, ARGV[3] = member, ARGV[4] =
+/// members to keep. How many sets had the marker (and were written).
 const ZADD_CAPPED_IF_MARKED: &str = r#"
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
-return 1
+local written = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('ZSCORE', key, ARGV[1]) then
+    redis.call('ZADD', key, ARGV[2], ARGV[3])
+    redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[4]) - 1)
+    written = written + 1
+  end
+end
+return written
 "#;
 
 pub(super) async fn zadd_capped_if_marked(
@@ -100,18 +104,11 @@ pub(super) async fn zadd_capped_if_marked(
     if keys.is_empty() {
         return Ok(0);
     }
-    // fred's pipelines have no `EVAL`: sent as a custom command, routed by its key (the
-    // third argument, after the script and the key count).
-    let eval = CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false);
     let (score, keep) = (score.to_string(), keep.to_string());
-    let pipeline = c.pool.next().pipeline();
-    for key in keys {
-        let args = [ZADD_CAPPED_IF_MARKED, "1", key, marker, &score, member, &keep];
-        let () = pipeline.custom(eval.clone(), args.to_vec()).await.map_err(unavailable)?;
-    }
+    let args = [marker, score.as_str(), member, keep.as_str()];
     let mut written = 0;
-    for answer in pipeline.try_all::<Value>().await {
-        written += reply::count("ZADD_CAPPED_IF_MARKED", answer.map_err(unavailable)?)?;
+    for (_, answer) in slots::eval_per_slot(c, ZADD_CAPPED_IF_MARKED, keys, &args).await? {
+        written += reply::count("ZADD_CAPPED_IF_MARKED", answer)?;
     }
     Ok(written)
 }
