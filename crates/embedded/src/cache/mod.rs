@@ -230,28 +230,35 @@ impl Cache for MemoryCache {
         Ok(self.keys().read(key, |set: &Set| set.members.iter().cloned().collect())?.unwrap_or_default())
     }
 
+    // The many-key forms read each key once and directly: calling `scard` and `sismember`
+    // through the trait boxed two futures and took two shard locks per key, a tenth of a
+    // feed page's CPU.
     async fn scard_many(&self, keys: &[String]) -> EngineResult<Vec<u64>> {
-        let mut cards = Vec::with_capacity(keys.len());
-        for key in keys {
-            cards.push(self.scard(key).await?);
-        }
-        Ok(cards)
+        let space = self.keys();
+        keys.iter()
+            .map(|key| Ok(count(space.read(key, |set: &Set| set.members.len())?.unwrap_or(0))))
+            .collect()
     }
 
     async fn sismember_many(&self, pairs: &[(String, String)]) -> EngineResult<Vec<bool>> {
-        let mut answers = Vec::with_capacity(pairs.len());
-        for (key, member) in pairs {
-            answers.push(self.sismember(key, member).await?);
-        }
-        Ok(answers)
+        let space = self.keys();
+        pairs
+            .iter()
+            .map(|(key, member)| {
+                Ok(space.read(key, |set: &Set| set.members.contains(member))?.unwrap_or(false))
+            })
+            .collect()
     }
 
     async fn scard_sismember_many(&self, keys: &[String], member: &str) -> EngineResult<Vec<(u64, bool)>> {
-        let mut answers = Vec::with_capacity(keys.len());
-        for key in keys {
-            answers.push((self.scard(key).await?, self.sismember(key, member).await?));
-        }
-        Ok(answers)
+        let space = self.keys();
+        keys.iter()
+            .map(|key| {
+                let answer =
+                    space.read(key, |set: &Set| (count(set.members.len()), set.members.contains(member)))?;
+                Ok(answer.unwrap_or((0, false)))
+            })
+            .collect()
     }
 
     async fn supdate_if_exists(

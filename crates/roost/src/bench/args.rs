@@ -97,6 +97,9 @@ pub enum Workload {
     Search,
     /// Events pushed to `--streams` open event streams while writers like and post.
     Stream,
+    /// GET `--path` without a session, say a web app asset as large as a feed page: the
+    /// server's floor for an answer of that many bytes.
+    Get,
 }
 
 impl Workload {
@@ -110,6 +113,7 @@ impl Workload {
             Workload::Comment => "comment",
             Workload::Search => "search",
             Workload::Stream => "stream",
+            Workload::Get => "get",
         }
     }
 }
@@ -144,6 +148,9 @@ pub struct BenchArgs {
     pub graph: GraphArgs,
     #[command(flatten)]
     pub seeding: SeedingArgs,
+    /// get: the path to request.
+    #[arg(long, default_value = "/healthz")]
+    pub path: String,
     /// fanout: followers of the posting account (created if the state has none).
     #[arg(long, default_value_t = 10_000)]
     pub followers: usize,

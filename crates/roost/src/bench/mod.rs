@@ -199,6 +199,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         Workload::Comment => Plan::Loop(Mix::Comment),
         Workload::Search => Plan::Loop(Mix::Search),
         Workload::Stream => Plan::Stream,
+        Workload::Get => Plan::Loop(Mix::Get(args.path.clone())),
         Workload::Post1k => {
             let account =
                 seed::ensure_fanout_account(&via, &mut state, POST1K_FOLLOWERS, args.seeding.concurrency)

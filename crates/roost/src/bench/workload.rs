@@ -53,6 +53,8 @@ pub enum Mix {
     /// Post search: one word of the seeded texts' vocabulary, two words (the second a
     /// prefix), or a lone prefix, in equal shares.
     Search,
+    /// GET this path, no session.
+    Get(String),
 }
 
 /// The share of `comment`'s requests that reply to an earlier comment (once there is one).
@@ -131,6 +133,7 @@ impl Mix {
         let pick = |rng: &mut ChaCha8Rng| &users[rng.gen_range(0..users.len())];
         match self {
             Mix::Healthz => Planned::get("healthz", "/healthz".into(), None),
+            Mix::Get(path) => Planned::get("get", path.clone(), None),
             Mix::Feed => Planned::get("home_feed", "/api/feed?limit=20".into(), Some(&pick(rng).token)),
             Mix::Mixed => {
                 let reader = pick(rng);
