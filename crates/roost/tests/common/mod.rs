@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod dump;
+pub mod moto;
 pub mod proxy;
 pub mod redis;
 pub mod sse;
@@ -51,6 +52,8 @@ pub struct Setup {
     data_dir: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// A distributed setup's table, deleted when the last clone goes.
+    table: Option<std::sync::Arc<moto::TableGuard>>,
 }
 
 impl Setup {
@@ -85,9 +88,11 @@ impl Setup {
             // them back on with `rate_limited()`.
             ("ROOST_RATE_LIMITS".into(), "off".into()),
         ];
+        let mut guard = None;
         if distributed {
             let aws = required_env("ROOST_TEST_AWS_ENDPOINT");
             let table = id.to_lowercase().replace('_', "-");
+            guard = Some(std::sync::Arc::new(moto::TableGuard::new(&aws, &table)));
             args.extend([
                 "--init".to_string(),
                 "--dynamodb-endpoint".into(),
@@ -105,9 +110,12 @@ impl Setup {
             // moto serves one request at a time, and a binary's tests share it: a call may
             // queue behind the others' well past the 10 s a real DynamoDB call is given.
             env.push(("ROOST_DYNAMODB_TIMEOUT_SECS".into(), "60".into()));
+            // The same bound for the whole store call (retries included), or a call queued
+            // that long would answer 503 at the default 10 s.
+            env.push(("ROOST_STORE_TIMEOUT_MS".into(), "60000".into()));
             env.push(("ROOST_REQUEST_TIMEOUT_SECS".into(), "90".into()));
         }
-        Setup { data_dir, args, env }
+        Setup { data_dir, args, env, table: guard }
     }
 
     /// Where the embedded engines keep their data.
