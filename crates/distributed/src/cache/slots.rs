@@ -55,11 +55,11 @@ pub(super) async fn eval_per_slot<'a>(
     keys: &'a [String],
     args: &[&str],
 ) -> EngineResult<Vec<(SlotGroup<'a>, Value)>> {
-    // fred's pipelines have no `EVAL`: sent as a custom command, routed by its first key
-    // (the third argument, after the script and the key count).
     if keys.is_empty() {
         return Ok(Vec::new());
     }
+    // fred's pipelines have no `EVAL`: sent as a custom command, routed by its first key
+    // (the third argument, after the script and the key count).
     let eval = CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false);
     let groups = group(keys, c.cluster);
     let pipeline = c.pool.next().pipeline();
