@@ -67,7 +67,7 @@ impl HyperLogLog {
 
     /// Heap bytes, for the keyspace's memory bound.
     pub fn approx_bytes(&self) -> usize {
-        self.registers.len()
+        super::footprint::size_class(self.registers.len())
     }
 }
 

@@ -5,6 +5,9 @@
 //! in-process broadcast. The work queue is the exception to "only a cache": jobs must
 //! survive a crash, so it lives in a SQLite file (`queue`).
 
+#[cfg(test)]
+mod accounting;
+mod footprint;
 mod hyperloglog;
 mod keyspace;
 mod pubsub;
@@ -55,8 +58,8 @@ impl Drop for Shared {
 }
 
 impl MemoryCache {
-    /// A cache holding roughly `max_bytes` of keys (see [`DEFAULT_MAX_BYTES`]), with its
-    /// queue in the SQLite file `queue_path` (created if missing, reopened with its jobs
+    /// A cache whose keys hold at most about `max_bytes` of heap (see [`DEFAULT_MAX_BYTES`]
+    /// and `footprint.rs`), with its queue in the SQLite file `queue_path` (created if missing, reopened with its jobs
     /// otherwise). Must be called inside a tokio runtime, which runs the expiry task.
     pub fn open(queue_path: &Path, max_bytes: usize) -> EngineResult<MemoryCache> {
         let runtime = tokio::runtime::Handle::try_current()

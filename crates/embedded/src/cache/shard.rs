@@ -3,15 +3,14 @@
 //! and never waits, so the lock is held for microseconds.
 
 use std::collections::BTreeSet;
+use std::mem::size_of;
 use std::time::Instant;
 
 use hashlink::linked_hash_map::RawEntryMut;
 use hashlink::LinkedHashMap;
 
+use super::footprint;
 use super::value::{Typed, Value};
-
-/// Rough bytes per key beyond its name and value: the map slot, the LRU links, the entry.
-const KEY_OVERHEAD: usize = 96;
 
 /// A key of one type was used as another, as Redis's `WRONGTYPE` error.
 #[derive(Debug)]
@@ -38,15 +37,26 @@ pub(super) struct Shard {
     /// The keys that have a TTL, soonest first, so the purge task finds the due ones
     /// without scanning every key (as mini-redis does).
     expirations: BTreeSet<(Instant, String)>,
-    /// Approximate bytes held by `entries`: the sum of their `footprint`s.
+    /// Bytes held by `entries` and `expirations`: the sum of their keys' `footprint`s.
     used: usize,
 }
 
-fn footprint(key: &str, value: &Value) -> usize {
-    KEY_OVERHEAD + key.len() + value.approx_bytes()
+/// What one key holds from the allocator: its slot, its name, its value and its deadline.
+fn footprint(key: &str, entry: &Entry) -> usize {
+    let deadline = if entry.expires_at.is_some() { footprint::deadline(key.len()) } else { 0 };
+    footprint::key_slot(size_of::<Entry>())
+        + footprint::text(key.len())
+        + entry.value.approx_bytes()
+        + deadline
 }
 
 impl Shard {
+    /// Approximate bytes this shard's keys hold.
+    #[cfg(test)]
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
     /// Reads a live key of type `T`, marking it recently used.
     pub fn read<T: Typed, R>(
         &mut self,
@@ -84,7 +94,7 @@ impl Shard {
             RawEntryMut::Occupied(mut occupied) => {
                 occupied.to_back();
                 let entry = occupied.into_mut();
-                let before = footprint(key, &entry.value);
+                let before = footprint(key, entry);
                 (entry, before)
             }
             RawEntryMut::Vacant(vacant) => {
@@ -95,7 +105,7 @@ impl Shard {
         let value = T::of_mut(&mut entry.value).ok_or(WrongType)?;
         let result = f(value);
         let emptied = entry.value.is_empty_collection();
-        self.used = self.used + footprint(key, &entry.value) - before;
+        self.used = self.used + footprint(key, entry) - before;
         if emptied {
             self.remove(key, now);
         }
@@ -105,11 +115,12 @@ impl Shard {
     /// Stores `value` under `key`, replacing whatever was there and its TTL (`SET`).
     pub fn set(&mut self, key: &str, value: Value, expires_at: Option<Instant>, now: Instant) {
         self.remove(key, now);
-        self.used += footprint(key, &value);
+        let entry = Entry { value, expires_at };
+        self.used += footprint(key, &entry);
         if let Some(at) = expires_at {
             self.expirations.insert((at, key.to_owned()));
         }
-        self.entries.insert(key.to_owned(), Entry { value, expires_at });
+        self.entries.insert(key.to_owned(), entry);
     }
 
     pub fn contains(&mut self, key: &str, now: Instant) -> bool {
@@ -133,8 +144,11 @@ impl Shard {
     pub fn expire(&mut self, key: &str, at: Instant, now: Instant) -> bool {
         self.drop_if_expired(key, now);
         let Some(entry) = self.entries.get_mut(key) else { return false };
-        if let Some(old) = entry.expires_at.replace(at) {
-            self.expirations.remove(&(old, key.to_owned()));
+        match entry.expires_at.replace(at) {
+            Some(old) => {
+                self.expirations.remove(&(old, key.to_owned()));
+            }
+            None => self.used += footprint::deadline(key.len()),
         }
         self.expirations.insert((at, key.to_owned()));
         true
@@ -205,7 +219,7 @@ impl Shard {
 
     /// The bookkeeping for an entry just taken out of `entries`.
     fn forget(&mut self, key: &str, entry: Entry) {
-        self.used -= footprint(key, &entry.value);
+        self.used -= footprint(key, &entry);
         if let Some(at) = entry.expires_at {
             self.expirations.remove(&(at, key.to_owned()));
         }

@@ -8,10 +8,15 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
+use std::mem::size_of;
 use std::ops::{Bound, RangeInclusive};
 
-/// Rough heap bytes per member beyond its name (held twice): B-tree and hash-map slots.
-const MEMBER_OVERHEAD: usize = 48;
+use super::footprint;
+
+/// Heap bytes per member beyond the scores table: the name twice and the order's slot.
+const fn member_bytes(member: &str) -> usize {
+    2 * footprint::text(member.len()) + footprint::btree_slot(size_of::<(Score, String)>())
+}
 
 /// A score with the total order a `BTreeSet` needs. NaN never gets in (the cache refuses
 /// it, as Redis does); -0.0 is stored as 0.0, as Redis compares them equal.
@@ -44,7 +49,8 @@ pub(super) struct SortedSet {
     ordered: BTreeSet<(Score, String)>,
     /// Each member's score, to find its entry in `ordered` without a scan.
     scores: HashMap<String, f64>,
-    /// Approximate heap bytes, kept up to date so the cache's memory bound costs O(1).
+    /// The members' heap bytes, kept up to date so the cache's memory bound costs O(1);
+    /// the scores table's are read from its capacity.
     bytes: usize,
 }
 
@@ -54,7 +60,7 @@ impl SortedSet {
     }
 
     pub fn approx_bytes(&self) -> usize {
-        self.bytes
+        self.bytes + footprint::table(self.scores.capacity(), size_of::<(String, f64)>())
     }
 
     pub fn score(&self, member: &str) -> Option<f64> {
@@ -68,7 +74,7 @@ impl SortedSet {
         if let Some(old) = old {
             self.ordered.remove(&(Score(old), member.to_owned()));
         } else {
-            self.bytes += 2 * member.len() + MEMBER_OVERHEAD;
+            self.bytes += member_bytes(member);
         }
         self.ordered.insert((score, member.to_owned()));
         old.is_none()
@@ -77,7 +83,7 @@ impl SortedSet {
     /// True when the member was there.
     pub fn remove(&mut self, member: &str) -> bool {
         let Some((member, score)) = self.scores.remove_entry(member) else { return false };
-        self.bytes -= 2 * member.len() + MEMBER_OVERHEAD;
+        self.bytes -= member_bytes(&member);
         self.ordered.remove(&(Score(score), member));
         true
     }
@@ -159,7 +165,7 @@ mod tests {
         set.insert("de", 1.0);
         set.remove("abc");
         set.remove("de");
-        assert_eq!(set.approx_bytes(), 0);
+        assert_eq!(set.bytes, 0, "only the emptied table's capacity is left");
     }
 
     #[test]

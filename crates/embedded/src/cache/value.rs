@@ -1,15 +1,14 @@
 //! What a key holds: one of the four Redis types the service uses, each knowing its
-//! approximate size so the keyspace can bound its memory without walking values.
+//! heap size so the keyspace can bound its memory without walking values.
 
 use std::collections::{HashMap, HashSet};
+use std::mem::size_of;
 
 use bytes::Bytes;
 
+use super::footprint;
 pub(super) use super::hyperloglog::HyperLogLog;
 pub(super) use super::sorted_set::SortedSet;
-
-/// Rough heap bytes per set member or hash field beyond its text: the hash-table slot.
-const ELEMENT_OVERHEAD: usize = 32;
 
 pub(super) enum Value {
     String(Bytes),
@@ -24,10 +23,12 @@ pub(super) enum Value {
 impl Value {
     pub fn approx_bytes(&self) -> usize {
         match self {
-            Value::String(bytes) => bytes.len(),
+            Value::String(bytes) => footprint::text(bytes.len()),
             Value::SortedSet(set) => set.approx_bytes(),
-            Value::Set(set) => set.bytes,
-            Value::Hash(hash) => hash.bytes,
+            Value::Set(set) => set.bytes + footprint::table(set.members.capacity(), size_of::<String>()),
+            Value::Hash(hash) => {
+                hash.bytes + footprint::table(hash.fields.capacity(), size_of::<(String, i64)>())
+            }
             Value::HyperLogLog(hll) => hll.approx_bytes(),
         }
     }
@@ -84,6 +85,7 @@ typed!(HyperLogLog, HyperLogLog);
 #[derive(Debug, Default)]
 pub(super) struct Set {
     pub members: HashSet<String>,
+    /// The heap bytes of the names; the table's are read from its capacity.
     bytes: usize,
 }
 
@@ -92,7 +94,7 @@ impl Set {
     pub fn insert(&mut self, member: &str) -> bool {
         let new = !self.members.contains(member) && self.members.insert(member.to_owned());
         if new {
-            self.bytes += member.len() + ELEMENT_OVERHEAD;
+            self.bytes += footprint::text(member.len());
         }
         new
     }
@@ -101,7 +103,7 @@ impl Set {
     pub fn remove(&mut self, member: &str) -> bool {
         let removed = self.members.remove(member);
         if removed {
-            self.bytes -= member.len() + ELEMENT_OVERHEAD;
+            self.bytes -= footprint::text(member.len());
         }
         removed
     }
@@ -111,6 +113,7 @@ impl Set {
 #[derive(Debug, Default)]
 pub(super) struct Hash {
     pub fields: HashMap<String, i64>,
+    /// The heap bytes of the names; the table's are read from its capacity.
     bytes: usize,
 }
 
@@ -122,7 +125,7 @@ impl Hash {
             return Some(*value);
         }
         self.fields.insert(field.to_owned(), delta);
-        self.bytes += field.len() + ELEMENT_OVERHEAD;
+        self.bytes += footprint::text(field.len());
         Some(delta)
     }
 }
