@@ -21,11 +21,16 @@ pub struct Reading(BTreeMap<String, (f64, f64)>);
 
 /// Reads the server's metrics now.
 pub async fn read(target: &Arc<Target>) -> anyhow::Result<Reading> {
+    Ok(parse(&metrics_text(target).await?))
+}
+
+/// The server's `GET /metrics` answer.
+pub async fn metrics_text(target: &Arc<Target>) -> anyhow::Result<String> {
     let answer = target.connect().get("/metrics", None).await?;
     if !answer.is_success() {
         bail!("GET /metrics: {}", answer.describe());
     }
-    Ok(parse(&String::from_utf8_lossy(&answer.body)))
+    Ok(String::from_utf8_lossy(&answer.body).into_owned())
 }
 
 /// The two counters of a Prometheus text exposition, summed per method and route.
