@@ -71,7 +71,7 @@ async fn drive_traffic(server: &Server) -> (Client, Client) {
 #[tokio::test]
 async fn metrics_carry_routes_caches_store_and_capacity() {
     let server = Server::start().await;
-    drive_traffic(&server).await;
+    let (alice, _) = drive_traffic(&server).await;
     let (status, text) = scrape(&server.base).await;
     assert_eq!(status, 200);
 
@@ -119,6 +119,19 @@ async fn metrics_carry_routes_caches_store_and_capacity() {
         }
         assert_has(&text, "roost_redis_evicted_keys_total", &[]);
     }
+
+    // A warm page costs five trips: the session (with the hidden set), the feed's ids,
+    // the posts, then authors and like states together. A sixth would be a regression.
+    let feed_trips = || async {
+        let text = scrape(&server.base).await.1;
+        value(&text, "roost_cache_round_trips_total", &[r#"route="/api/feed""#])
+    };
+    let before = feed_trips().await;
+    for _ in 0..10 {
+        alice.get("/api/feed").await.expect(200);
+    }
+    let per_page = (feed_trips().await - before) / 10.0;
+    assert!(per_page <= 5.0, "a warm feed page took {per_page} cache round trips");
 }
 
 #[tokio::test]

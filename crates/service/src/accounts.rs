@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::{hash_password, verify_nobody, verify_password, Claims};
+use crate::blocks::HiddenRead;
 use crate::config::ttl;
 use crate::error::{ServiceError, ServiceResult};
 use crate::limits::Limit;
@@ -304,7 +305,17 @@ impl Service {
         let cache_key = self.ck.session(&claims.sid);
         // The user's session floor comes in the same round trip: a suspension sets it on
         // every instance at once (see `moderation`).
-        let cached = self.cache_mget(&[cache_key.clone(), self.ck.session_floor(&claims.sub)]).await;
+        // So does the user's hidden set, which the reads that filter by it take from the
+        // caller instead of a round trip of their own.
+        let mut cached = self
+            .cache_mget(&[
+                cache_key.clone(),
+                self.ck.session_floor(&claims.sub),
+                self.ck.hidden(&claims.sub),
+                self.ck.hidden_epoch(&claims.sub),
+            ])
+            .await;
+        let hidden_read = Some(HiddenRead::new(cached[2].take(), cached[3].take()));
         telemetry::cache_answers(CacheKind::Session, &cached[..1]);
         if cached[1].as_ref().is_some_and(|floor| claims.sid.as_bytes() < floor.as_ref()) {
             return Err(ServiceError::Unauthorized);
@@ -314,7 +325,7 @@ impl Service {
                 return Err(ServiceError::Unauthorized);
             }
             if uid == claims.sub.as_bytes() {
-                return Ok(Caller { user_id: claims.sub, session_id: claims.sid });
+                return Ok(Caller { user_id: claims.sub, session_id: claims.sid, hidden_read });
             }
         }
         let session_key = keys::session(&claims.sid);
@@ -335,7 +346,7 @@ impl Service {
         if let Err(err) = self.cache.set_nx(&cache_key, claims.sub.clone().into(), Some(ttl::SESSION)).await {
             tracing::warn!(%err, key = cache_key, "cache write failed");
         }
-        Ok(Caller { user_id: claims.sub, session_id: claims.sid })
+        Ok(Caller { user_id: claims.sub, session_id: claims.sid, hidden_read })
     }
 
     /// Revokes the caller's session on every instance: the store item goes, then the

@@ -12,6 +12,8 @@
 
 use std::collections::HashSet;
 
+use bytes::Bytes;
+
 use roost_engines::{Cond, EngineError, Index, Item, KeyCondition, Page, TxOp};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,20 @@ impl Hidden {
     /// The user must not see `other`'s posts or notifications.
     pub(crate) fn hides(&self, other: &str) -> bool {
         self.blocks(other) || self.muted.contains(other)
+    }
+}
+
+/// A user's hidden set and its epoch as one cache read found them, undecoded (most reads
+/// that carry one never look at it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HiddenRead {
+    value: Option<Bytes>,
+    epoch: Option<Bytes>,
+}
+
+impl HiddenRead {
+    pub(crate) fn new(value: Option<Bytes>, epoch: Option<Bytes>) -> HiddenRead {
+        HiddenRead { value, epoch }
     }
 }
 
@@ -123,21 +139,35 @@ impl Service {
     pub(crate) async fn hidden_many(&self, uids: &[String]) -> ServiceResult<Vec<Hidden>> {
         let cache_keys: Vec<String> =
             uids.iter().flat_map(|u| [self.ck.hidden(u), self.ck.hidden_epoch(u)]).collect();
-        let cached = self.cache_mget(&cache_keys).await;
+        let mut cached = self.cache_mget(&cache_keys).await;
         let mut found = Vec::with_capacity(uids.len());
-        for (uid, pair) in uids.iter().zip(cached.chunks(2)) {
-            let epoch = pair[1].as_ref().map(|e| String::from_utf8_lossy(e).into_owned()).unwrap_or_default();
-            let hit = pair[0]
-                .as_ref()
-                .and_then(|v| serde_json::from_slice::<CachedHidden>(v).ok())
-                .filter(|c| c.epoch == epoch);
-            telemetry::cache_lookups(CacheKind::Blocks, hit.is_some() as usize, hit.is_none() as usize);
-            found.push(match hit {
-                Some(cached) => cached.hidden,
-                None => self.load_hidden(uid, epoch).await?,
-            });
+        for (uid, pair) in uids.iter().zip(cached.chunks_mut(2)) {
+            found.push(self.hidden_as_read(uid, HiddenRead::new(pair[0].take(), pair[1].take())).await?);
         }
         Ok(found)
+    }
+
+    /// [`Self::hidden`] of the caller, from what the session check read when it did.
+    pub(crate) async fn hidden_of(&self, caller: &Caller) -> ServiceResult<Hidden> {
+        match &caller.hidden_read {
+            Some(read) => self.hidden_as_read(&caller.user_id, read.clone()).await,
+            None => self.hidden(&caller.user_id).await,
+        }
+    }
+
+    /// The hidden set a cache read found, if it is good for the epoch read with it; read
+    /// from the store (and cached) otherwise.
+    async fn hidden_as_read(&self, uid: &str, read: HiddenRead) -> ServiceResult<Hidden> {
+        let epoch = read.epoch.map(|e| String::from_utf8_lossy(&e).into_owned()).unwrap_or_default();
+        let hit = read
+            .value
+            .and_then(|v| serde_json::from_slice::<CachedHidden>(&v).ok())
+            .filter(|c| c.epoch == epoch);
+        telemetry::cache_lookups(CacheKind::Blocks, hit.is_some() as usize, hit.is_none() as usize);
+        match hit {
+            Some(cached) => Ok(cached.hidden),
+            None => self.load_hidden(uid, epoch).await,
+        }
     }
 
     /// Reads a hidden set from the store and caches it under `epoch`, read before the store
@@ -155,7 +185,7 @@ impl Service {
     /// [`Self::hidden`] for a caller who may be anonymous (who then sees everything).
     pub(crate) async fn hidden_from(&self, caller: Option<&Caller>) -> ServiceResult<Hidden> {
         match caller {
-            Some(c) => self.hidden(&c.user_id).await,
+            Some(c) => self.hidden_of(c).await,
             None => Ok(Hidden::default()),
         }
     }

@@ -110,7 +110,7 @@ impl Service {
         let more = ids.len() > limit;
         ids.truncate(limit);
         let next_cursor = if more { ids.last().map(|position| self.cursors.encode(position)) } else { None };
-        let (stored, hidden) = futures::try_join!(self.load_posts(&ids), self.hidden(uid))?;
+        let (stored, hidden) = futures::try_join!(self.load_posts(&ids), self.hidden_of(caller))?;
         // Posts deleted since they were fanned out are skipped; the retract job catches up.
         // So are those of accounts blocked or muted since (a page may then be short).
         let posts = ids

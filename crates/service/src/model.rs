@@ -161,6 +161,17 @@ pub struct Caller {
     pub user_id: String,
     /// The session the token names; logout revokes it.
     pub session_id: String,
+    /// The user's hidden set as the session check read it from the cache, in the same
+    /// round trip, so that the reads filtering by it (a feed page) need no trip of their
+    /// own; `None` when it was not read.
+    pub(crate) hidden_read: Option<crate::blocks::HiddenRead>,
+}
+
+impl Caller {
+    /// A caller known without a session check (tools and tests).
+    pub fn new(user_id: String, session_id: String) -> Caller {
+        Caller { user_id, session_id, hidden_read: None }
+    }
 }
 
 // Published as the contract's `Media`; named apart from the `Media` engine that stores its bytes.

@@ -213,7 +213,7 @@ impl Service {
                     .await?)
             },
             self.read_marker(uid),
-            self.hidden(uid),
+            self.hidden_of(caller),
         )?;
         let items = self.present_notifications(&result.items, marker.as_deref(), &hidden).await?;
         Ok(Paged {

@@ -68,7 +68,8 @@ impl Service {
         };
         let profiles = self.profiles(&uids).await?;
         let ordered = uids.iter().filter_map(|u| profiles.get(u).cloned()).collect();
-        let (users, hidden) = futures::try_join!(self.present_users(Some(caller), ordered), self.hidden(me))?;
+        let (users, hidden) =
+            futures::try_join!(self.present_users(Some(caller), ordered), self.hidden_of(caller))?;
         // Both filtered at read time, so a follow or block made since the answer was cached
         // shows at once.
         Ok(users

@@ -61,7 +61,7 @@ fn rand_id() -> u64 {
 async fn user(service: &Service, name: &str) -> Caller {
     let input = RegisterInput { username: name.into(), password: "password123".into(), display_name: None };
     let signed_in = service.register(input, "127.0.0.1").await.unwrap();
-    Caller { user_id: signed_in.user.id, session_id: String::new() }
+    Caller::new(signed_in.user.id, String::new())
 }
 
 /// The queued like jobs, in queue order (acknowledged, so no worker would run them again).
