@@ -60,7 +60,8 @@ impl Drop for Shared {
 impl MemoryCache {
     /// A cache whose keys hold at most about `max_bytes` of heap (see [`DEFAULT_MAX_BYTES`]
     /// and `footprint.rs`), with its queue in the SQLite file `queue_path` (created if
-    /// missing, reopened with its jobs otherwise). Must be called inside a tokio runtime, which runs the expiry task.
+    /// missing, reopened with its jobs otherwise). Must be called inside a tokio runtime,
+    /// which runs the expiry task.
     pub fn open(queue_path: &Path, max_bytes: usize) -> EngineResult<MemoryCache> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| EngineError::Invalid("MemoryCache::open needs a tokio runtime".into()))?;

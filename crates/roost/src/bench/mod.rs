@@ -4,9 +4,10 @@
 //! `seed` registers a social graph's users, their posts and follows, and saves what it made
 //! to a state file. `bench` seeds (or reuses a state file), waits for the server's job
 //! queue to drain (`backlog`), measures `/healthz` at the chosen concurrency for a short
-//! phase, then runs the workload and reports per-operation throughput and latency percentiles, as a table, JSON, and optionally an SVG plot; with
-//! a moderator's token, also the run's DynamoDB cost per route (`cost`); and always the
-//! cache round trips per request of each route, from the server's metrics (`round_trips`).
+//! phase, then runs the workload and reports per-operation throughput and latency
+//! percentiles, as a table, JSON, and optionally an SVG plot; with a moderator's token,
+//! also the run's DynamoDB cost per route (`cost`); and always the cache round trips per
+//! request of each route, from the server's metrics (`round_trips`).
 //! Answers that shed a request (429, 503) are counted apart from errors; `--probe-healthz`
 //! and `--server-pid` show how an overloaded server holds up (docs/reliability.md, "Overload").
 
