@@ -90,10 +90,14 @@ impl Service {
             }
             Err(EngineError::TransactionCanceled { reasons }) => match failed_at(&reasons) {
                 Some(0 | 1) => return Err(ServiceError::Forbidden("a block stands between you".into())),
-                // Already following: nothing to write, but the feed side is done again, so a
-                // follow whose process died between its commit and its backfill (the client
-                // saw no answer) is completed by the client's retry.
-                Some(2 | 3) => self.after_follow(me, &target.id).await?,
+                // Already following: nothing to write, but the cache and feed sides are done
+                // again, so a follow whose process died between its commit and them (the
+                // client saw no answer) is completed by the client's retry; a shared cache
+                // would otherwise keep the old counts.
+                Some(2 | 3) => {
+                    self.forget_profiles(&[me, &target.id]).await;
+                    self.after_follow(me, &target.id).await?
+                }
                 Some(4) => return Err(ServiceError::NotFound("user")),
                 _ => return Err(ServiceError::Unauthorized),
             },
@@ -136,11 +140,13 @@ impl Service {
                 self.forget_profiles(&[follower, followee]).await;
                 self.after_unfollow(follower, followee).await
             }
-            // Not following: nothing to write, but the followee's posts leave the feed again,
-            // so an unfollow whose process died after its commit is completed by a retry.
+            // Not following: nothing to write, but the profiles are forgotten and the
+            // followee's posts leave the feed again, so an unfollow whose process died after
+            // its commit is completed by a retry.
             Err(EngineError::TransactionCanceled { reasons })
                 if matches!(failed_at(&reasons), Some(0 | 1)) =>
             {
+                self.forget_profiles(&[follower, followee]).await;
                 self.after_unfollow(follower, followee).await
             }
             // The other account is gone: nothing to undo.
