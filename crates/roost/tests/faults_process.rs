@@ -328,6 +328,50 @@ async fn every_acknowledged_write_survives_kill9_during_mixed_load() {
     );
 }
 
+#[tokio::test]
+async fn a_retried_follow_or_unfollow_finishes_what_a_crash_after_its_commit_left_undone() {
+    // The crash comes exactly between the commit and what follows it (the cache forgetting
+    // both profiles, the feed gaining or losing the followee's posts), which kill -9 under
+    // load hits only by chance. A shared cache (distributed) outlives the process with both
+    // profiles' old counts, so only the client's retry can put things right.
+    let (setup, switch) = Setup::new().switch("ROOST_TEST_CRASH_AFTER_COMMIT");
+    let mut server = setup.start().await;
+    let client = server.client();
+    let (alice, _) = client.register("alice").await;
+    let (bob, bob_user) = client.register("bob").await;
+    let bob_profile = format!("/api/users/{}", bob_user["id"].as_str().unwrap());
+    let follow = format!("{bob_profile}/follow");
+    let bobs_post = bob.create_post("written before the follow").await["id"].as_str().unwrap().to_string();
+
+    for (write, method, following) in [("follow", Method::POST, true), ("unfollow", Method::DELETE, false)] {
+        let send = || {
+            let request = alice.request(method.clone(), &follow);
+            if following { request.json(&json!({})) } else { request }.send()
+        };
+        // Both profiles are read first, so that a shared cache holds their old counts.
+        let old = i64::from(!following);
+        assert_eq!(alice.get(&bob_profile).await.expect(200)["followers_count"], old, "{write}: before");
+        assert_eq!(alice.get("/api/me").await.expect(200)["following_count"], old, "{write}: before");
+
+        std::fs::write(&switch, write).unwrap();
+        let cut = send().await;
+        assert!(cut.is_err(), "{write}: answered although the server was to crash: {cut:?}");
+        let status = server.exited(Duration::from_secs(10)).await;
+        assert!(!status.success(), "{write}: the server exited cleanly instead of crashing");
+        std::fs::remove_file(&switch).unwrap();
+        server.restart().await;
+
+        let retried = send().await.unwrap();
+        assert_eq!(retried.status().as_u16(), 200, "{write}: the retry");
+        let new = i64::from(following);
+        let profile = alice.get(&bob_profile).await.expect(200);
+        assert_eq!(profile["followers_count"], new, "{write}: bob's profile after the retry");
+        assert_eq!(alice.get("/api/me").await.expect(200)["following_count"], new, "{write}: alice's");
+        let feed = ids_of(&alice.walk("/api/feed", 50).await);
+        assert_eq!(feed.contains(&bobs_post), following, "{write}: bob's post in alice's feed");
+    }
+}
+
 /// The shutdown deadline of the SIGTERM tests: far above what a clean stop takes, so a
 /// stop that waits for it (on an event stream, say) is seen.
 const GRACE_SECS: u64 = 10;

@@ -71,13 +71,6 @@ async fn every_acknowledged_like_is_visible_at_once_after_kill9() {
     }
 }
 
-/// The job-failure hook of debug builds (see `roost_service::jobs`): every job fails while
-/// this file exists.
-fn failure_switch(setup: &Setup) -> std::path::PathBuf {
-    let name = setup.data_dir().file_name().unwrap().to_string_lossy().into_owned();
-    std::env::temp_dir().join(format!("{name}-failing-jobs"))
-}
-
 fn output(out: std::process::Output) -> String {
     assert!(out.status.success(), "roost jobs failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -86,8 +79,9 @@ fn output(out: std::process::Output) -> String {
 #[tokio::test]
 async fn a_job_that_keeps_failing_is_dead_lettered_listed_and_replayed() {
     let setup = Setup::new().env("ROOST_JOB_CLAIM_IDLE_SECS", "1");
-    let switch = failure_switch(&setup);
-    let setup = setup.env("ROOST_TEST_FAILING_JOBS", switch.to_str().unwrap());
+    // The job-failure hook of debug builds (see `roost_service::jobs`): every job fails
+    // while the switch file exists.
+    let (setup, switch) = setup.switch("ROOST_TEST_FAILING_JOBS");
     let mut server = setup.start().await;
     let client = server.client();
     let (alice, _) = client.register("alice").await;

@@ -15,10 +15,7 @@ use serde_json::json;
 /// A deployment whose relay sweeps every second, and the file that, while it exists, makes
 /// queuing a committed write's job fail.
 fn refusing_queue() -> (Setup, PathBuf) {
-    let setup = Setup::new().env("ROOST_OUTBOX_GRACE_SECS", "1");
-    let name = setup.data_dir().file_name().unwrap().to_string_lossy().into_owned();
-    let switch = std::env::temp_dir().join(format!("{name}-failing-enqueue"));
-    (setup.env("ROOST_TEST_FAILING_ENQUEUE", switch.to_str().unwrap()), switch)
+    Setup::new().env("ROOST_OUTBOX_GRACE_SECS", "1").switch("ROOST_TEST_FAILING_ENQUEUE")
 }
 
 async fn feed_ids(reader: &Client) -> Vec<String> {

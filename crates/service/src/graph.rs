@@ -13,7 +13,7 @@ use crate::jobs::Job;
 use crate::limits::Limit;
 use crate::model::{Caller, FollowState, NotificationKind, Paged, User};
 use crate::notifications::NewNotification;
-use crate::{ids, keys, Service};
+use crate::{crash_point, ids, keys, Service};
 
 /// Which side of the graph a list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +76,7 @@ impl Service {
         ops.push(owed);
         match self.store.transact_write(ops).await {
             Ok(()) => {
+                crash_point::after_commit("follow");
                 self.count_activity(Activity::Follow);
                 self.forget_profiles(&[me, &target.id]).await;
                 let note = NewNotification::new(NotificationKind::Follow, me).once(format!("follow#{me}"));
@@ -137,6 +138,7 @@ impl Service {
         ];
         match self.store.transact_write(ops).await {
             Ok(()) => {
+                crash_point::after_commit("unfollow");
                 self.forget_profiles(&[follower, followee]).await;
                 self.after_unfollow(follower, followee).await
             }

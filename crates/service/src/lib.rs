@@ -15,6 +15,7 @@ pub mod comments;
 pub mod config;
 pub mod consistency;
 pub mod cost;
+mod crash_point;
 pub mod cursor;
 pub mod dead_letters;
 mod decoded;

@@ -136,6 +136,14 @@ impl Setup {
         &self.data_dir
     }
 
+    /// The same deployment with a debug builds' switch file (a `ROOST_TEST_*` hook) named by
+    /// `variable`: absent for now, the hook acts while the test makes the file exist.
+    pub fn switch(self, variable: &str) -> (Setup, PathBuf) {
+        let name = self.data_dir.file_name().unwrap().to_string_lossy().into_owned();
+        let file = std::env::temp_dir().join(format!("{name}-{}", variable.to_lowercase()));
+        (self.env(variable, file.to_str().unwrap()), file)
+    }
+
     /// The cache namespace of a distributed setup (its keys in Redis start with it).
     pub fn cache_namespace(&self) -> Option<&str> {
         self.env.iter().find(|(k, _)| k == "ROOST_CACHE_NAMESPACE").map(|(_, v)| v.as_str())
@@ -411,9 +419,7 @@ impl Client {
 /// `setup` under a store-fault file (see `roost_engines::faults`), absent for now: write
 /// `slow <ms>`, `throttle <n>` or `down` to it to make the store misbehave.
 pub fn store_faults(setup: Setup) -> (Setup, PathBuf) {
-    let name = setup.data_dir().file_name().unwrap().to_string_lossy().into_owned();
-    let file = std::env::temp_dir().join(format!("{name}-store-faults"));
-    (setup.env("ROOST_TEST_STORE_FAULTS", file.to_str().unwrap()), file)
+    setup.switch("ROOST_TEST_STORE_FAULTS")
 }
 
 /// Runs `redis-cli` against the test Redis (to simulate a lost cache key, say).
