@@ -283,6 +283,14 @@ impl CacheKeys {
     pub fn likes(&self, pid: &str) -> String {
         self.tagged("likes", pid)
     }
+    /// The version of the last like or unlike of post `pid` by `uid` that the cache
+    /// answered (see `likes`); in the slot of the post's like set.
+    pub fn like_version(&self, pid: &str, uid: &str) -> String {
+        let mut key = self.tagged("like_version", pid);
+        key.push(':');
+        key.push_str(uid);
+        key
+    }
     /// A user's home feed: post ids scored by time (plus a marker member: see `feed`).
     pub fn feed(&self, uid: &str) -> String {
         self.tagged("feed", uid)

@@ -15,11 +15,14 @@
 //! [`next_like_version`]) and the store keeps the version of the last one applied on the
 //! like item, an unlike leaving a tombstone. A job older than what the store holds does
 //! nothing, so retries and instances may run the jobs of one like in any order and the last
-//! acknowledged one wins (docs/reliability.md).
+//! acknowledged one wins (docs/reliability.md). The cache keeps the version of the last one
+//! it answered (`like_version`), and only that one's job mirrors its state into the like
+//! set: an older job run late must not undo in the cache what a newer answer said.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use roost_engines::{CancelReason, Cond, EngineError, Index, Item, KeyCondition, Page, TxOp, Update};
 use serde_json::json;
 
@@ -43,6 +46,9 @@ const UNLIKED: &str = "unliked";
 /// A tombstone only has to outlive the jobs older than it (retries take minutes; a dead
 /// letter replayed later than this may bring back a like that was undone).
 const TOMBSTONE_TTL_SECS: i64 = 30 * 86_400;
+/// How long the cache keeps the version of a user's last like or unlike of a post: longer
+/// than a job waits behind retries. A job that finds none leaves the like set alone.
+const LIKE_VERSION_TTL: Duration = Duration::from_secs(3600);
 /// Reads and conditional writes of one like job before it gives up (and is retried later):
 /// each lost race means another version landed meanwhile.
 const SYNC_ATTEMPTS: usize = 3;
@@ -78,12 +84,15 @@ impl Service {
         let uid = caller.user_id.clone();
         let version = next_like_version();
         let job = Job::SyncLike { post_id: pid.to_string(), user_id: uid.clone(), liked, version };
+        let version_key = self.ck.like_version(pid, &uid);
+        let noted = self.cache.set(&version_key, Bytes::from(version.to_string()), Some(LIKE_VERSION_TTL));
         let (newly, size) = if self.config.allow_volatile_cache {
             // The cache may lose its queue on a restart: the store has the like before the answer.
+            noted.await?;
             let changed = self.sync_like(pid, &uid, liked, version).await?;
             (changed, self.update_like_set(pid, &uid, liked).await?.1)
         } else {
-            self.enqueue(&job).await?;
+            futures::try_join!(self.enqueue(&job), async { noted.await.map_err(ServiceError::from) })?;
             self.update_like_set(pid, &uid, liked).await?
         };
         // Only a new like is engagement (an unlike is ignored: see `trending`).
@@ -229,8 +238,14 @@ impl Service {
             }
         }
         // Mirror into a loaded like set: it may have been loaded from the store before
-        // this job ran (after an eviction, say).
-        self.cache.supdate_if_exists(&self.ck.likes(pid), uid, liked, LIKES_TTL).await?;
+        // this job ran (evicted after the request, say). Only for the last like or unlike
+        // the cache answered for this user and post: an older one would hide the newer
+        // state the cache holds already until the newer one's job ran, and through a
+        // crash for as long as that job waits to be claimed.
+        let latest = self.cache.get(&self.ck.like_version(pid, uid)).await?;
+        if latest.is_some_and(|v| v.as_ref() == version.to_string().as_bytes()) {
+            self.cache.supdate_if_exists(&self.ck.likes(pid), uid, liked, LIKES_TTL).await?;
+        }
         Ok(Some(changed))
     }
 

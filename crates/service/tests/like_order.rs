@@ -10,9 +10,11 @@ use std::time::Duration;
 use roost_embedded::cache::MemoryCache;
 use roost_embedded::media::local_media;
 use roost_embedded::store::SqliteStore;
+use roost_engines::Cache;
 use roost_service::accounts::RegisterInput;
 use roost_service::jobs::Job;
-use roost_service::model::Caller;
+use roost_service::keys::CacheKeys;
+use roost_service::model::{Caller, Post};
 use roost_service::posts::NewPost;
 use roost_service::{Engines, Service, ServiceConfig};
 
@@ -32,6 +34,15 @@ impl Deployment {
     }
 
     async fn service(&self, cache_name: &str) -> Service {
+        self.service_on(self.cache(cache_name)).await
+    }
+
+    /// An empty cache of its own (its queue in file `name`).
+    fn cache(&self, name: &str) -> Arc<MemoryCache> {
+        Arc::new(MemoryCache::open(&self.dir.join(name), 16 << 20).unwrap())
+    }
+
+    async fn service_on(&self, cache: Arc<MemoryCache>) -> Service {
         let config = ServiceConfig {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
@@ -40,7 +51,7 @@ impl Deployment {
         };
         let engines = Engines {
             store: self.store.clone(),
-            cache: Arc::new(MemoryCache::open(&self.dir.join(cache_name), 16 << 20).unwrap()),
+            cache,
             media: Arc::new(local_media(&self.dir.join("media")).unwrap()),
         };
         Service::new(engines, config).await.unwrap()
@@ -79,6 +90,14 @@ async fn take_like_jobs(service: &Service) -> Vec<Job> {
     jobs
 }
 
+/// A post by `author`, the jobs queued so far taken off the queue.
+async fn post_by(service: &Service, author: &Caller) -> Post {
+    let new = NewPost { text: "hello".into(), media_ids: vec![], reply_to: None };
+    let post = service.create_post(author, new).await.unwrap();
+    take_like_jobs(service).await;
+    post
+}
+
 /// `(like_count, liked_by_me)` of the post as a reader on an empty cache sees it: the store's.
 async fn stored_state(deployment: &Deployment, cache_name: &str, reader: &Caller, pid: &str) -> (i64, bool) {
     let fresh = deployment.service(cache_name).await;
@@ -91,11 +110,7 @@ async fn an_unlike_wins_over_its_like_run_after_it() {
     let deployment = Deployment::new("like-order");
     let service = deployment.service("queue.db").await;
     let (alice, bob) = (user(&service, "alice").await, user(&service, "bob").await);
-    let post = service
-        .create_post(&bob, NewPost { text: "hello".into(), media_ids: vec![], reply_to: None })
-        .await
-        .unwrap();
-    take_like_jobs(&service).await;
+    let post = post_by(&service, &bob).await;
 
     service.set_like(&alice, &post.id, true).await.unwrap();
     service.set_like(&alice, &post.id, false).await.unwrap();
@@ -125,15 +140,11 @@ async fn the_last_acknowledged_of_many_wins_and_counts_stay_exact() {
     let deployment = Deployment::new("like-order2");
     let service = deployment.service("queue.db").await;
     let bob = user(&service, "bob").await;
-    let post = service
-        .create_post(&bob, NewPost { text: "hello".into(), media_ids: vec![], reply_to: None })
-        .await
-        .unwrap();
+    let post = post_by(&service, &bob).await;
     let mut likers = Vec::new();
     for name in ["carol", "dave", "erin"] {
         likers.push(user(&service, name).await);
     }
-    take_like_jobs(&service).await;
 
     // Each liker acknowledged a sequence of likes and unlikes; the jobs run newest first.
     let sequences: [&[bool]; 3] = [&[true, false, true], &[true, false], &[false, true, false, true]];
@@ -151,6 +162,35 @@ async fn the_last_acknowledged_of_many_wins_and_counts_stay_exact() {
         let state = stored_state(&deployment, &format!("fresh{i}.db"), liker, &post.id).await;
         assert_eq!(state, (2, i != 1), "liker {i}");
     }
+}
+
+#[tokio::test]
+async fn only_the_last_acknowledged_like_or_unlike_mirrors_its_job_into_the_cache() {
+    let deployment = Deployment::new("like-mirror");
+    let cache = deployment.cache("queue.db");
+    let service = deployment.service_on(cache.clone()).await;
+    let (alice, bob) = (user(&service, "alice").await, user(&service, "bob").await);
+    let post = post_by(&service, &bob).await;
+    let seen = || async {
+        let shown = service.post(Some(&alice), &post.id).await.unwrap();
+        (shown.like_count, shown.liked_by_me)
+    };
+
+    // Alice likes, then unlikes; the like's job runs and the unlike's has not yet (a crash
+    // came between them, say). The cache keeps answering with the unlike.
+    service.set_like(&alice, &post.id, true).await.unwrap();
+    service.set_like(&alice, &post.id, false).await.unwrap();
+    let jobs = take_like_jobs(&service).await;
+    assert_eq!(jobs.len(), 2);
+    service.run_job(jobs[0].clone()).await.unwrap();
+    assert_eq!(seen().await, (0, false), "the like's job undid the acknowledged unlike in the cache");
+
+    // The like set evicted and loaded again from the store, which has only the like: the
+    // unlike's job, the last acknowledged, puts the cache right when it runs.
+    cache.del(&[CacheKeys::new(&ServiceConfig::default().cache_namespace).likes(&post.id)]).await.unwrap();
+    assert_eq!(seen().await, (1, true), "loaded from the store before the unlike's job");
+    service.run_job(jobs[1].clone()).await.unwrap();
+    assert_eq!(seen().await, (0, false), "the unlike's job mirrored into the reloaded set");
 }
 
 #[test]
