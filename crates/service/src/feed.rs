@@ -349,9 +349,14 @@ impl Service {
         if self.is_big_account(followee).await? {
             return self.ensure_celebrity(&followee.id).await;
         }
-        for pid in self.recent_post_ids(&followee.id, BACKFILL_POSTS).await? {
-            self.add_to_feeds(&[follower.to_string()], &pid).await?;
-        }
+        // One store write for all of them, then the cached feed (store first, as in
+        // `add_to_feeds`); the cache calls go out together.
+        let pids = self.recent_post_ids(&followee.id, BACKFILL_POSTS).await?;
+        self.store
+            .batch_write(pids.iter().map(|pid| WriteOp::Put(feed_entry(follower, pid))).collect())
+            .await?;
+        let reader = [follower.to_string()];
+        futures::future::try_join_all(pids.iter().map(|pid| self.push_to_cached_feeds(&reader, pid))).await?;
         Ok(())
     }
 
