@@ -93,16 +93,19 @@ pub(super) fn run_group(conn: &mut Connection, jobs: Vec<Job>) {
     }
 }
 
-/// `f` inside `SAVEPOINT`: released when it succeeds, rolled back to when it fails.
+/// `f` inside `SAVEPOINT`: released when it succeeds, rolled back to when it fails. The
+/// statements are prepared once per connection: parsed afresh for every write, they took
+/// a sixth of a direct seed's CPU.
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> EngineResult<T>) -> EngineResult<T> {
-    conn.execute_batch("SAVEPOINT one_write").map_err(unavailable)?;
+    let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut statement| statement.execute([]));
+    run("SAVEPOINT one_write").map_err(unavailable)?;
     match f(conn) {
         Ok(value) => {
-            conn.execute_batch("RELEASE one_write").map_err(unavailable)?;
+            run("RELEASE one_write").map_err(unavailable)?;
             Ok(value)
         }
         Err(err) => {
-            conn.execute_batch("ROLLBACK TO one_write; RELEASE one_write").map_err(unavailable)?;
+            run("ROLLBACK TO one_write").and_then(|_| run("RELEASE one_write")).map_err(unavailable)?;
             Err(err)
         }
     }
