@@ -94,8 +94,8 @@ pub(super) fn run_group(conn: &mut Connection, jobs: Vec<Job>) {
 }
 
 /// `f` inside `SAVEPOINT`: released when it succeeds, rolled back to when it fails. The
-/// statements are prepared once per connection: parsed afresh for every write, they took
-/// a sixth of a direct seed's CPU.
+/// statements are prepared once per connection rather than parsed for every write (a
+/// direct seed measured no difference either way; it is simply the cheaper default).
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> EngineResult<T>) -> EngineResult<T> {
     let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut statement| statement.execute([]));
     run("SAVEPOINT one_write").map_err(unavailable)?;
