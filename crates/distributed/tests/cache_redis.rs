@@ -21,6 +21,7 @@ use roost_distributed::cache::{RedisCache, RedisConfig};
 use roost_engines::conformance::unique_prefix;
 use roost_engines::{Cache, EngineError, Subscription};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 fn redis_url() -> String {
@@ -66,35 +67,39 @@ async fn admin_command(client: &fred::prelude::Client, command: &'static str, ar
     client.custom(CustomCommand::new_static(command, ClusterHash::Random, false), args).await.expect(command)
 }
 
-/// A loopback TCP proxy to `upstream` that holds every chunk coming back from Redis for
-/// `delay` before passing it on: n round trips then cost at least n × `delay`.
-async fn slow_proxy(upstream: SocketAddr, delay: Duration) -> SocketAddr {
+/// A loopback TCP proxy to `upstream` that holds every chunk going to Redis for `up` and
+/// every chunk coming back for `down` before passing it on: n round trips then cost at
+/// least n × (`up` + `down`).
+async fn slow_proxy(upstream: SocketAddr, up: Duration, down: Duration) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
     let address = listener.local_addr().expect("proxy address");
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(upstream).await else { return };
-                let (mut client_read, mut client_write) = client.into_split();
-                let (mut server_read, mut server_write) = server.into_split();
-                let upward = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
-                });
-                let mut buffer = vec![0u8; 64 * 1024];
-                while let Ok(n) = server_read.read(&mut buffer).await {
-                    if n == 0 {
-                        break;
-                    }
-                    tokio::time::sleep(delay).await;
-                    if client_write.write_all(&buffer[..n]).await.is_err() {
-                        break;
-                    }
-                }
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                let upward = tokio::spawn(relay(client_read, server_write, up));
+                relay(server_read, client_write, down).await;
                 upward.abort();
             });
         }
     });
     address
+}
+
+/// Copies `from` to `to`, each chunk `delay` late, until either side closes.
+async fn relay(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    while let Ok(n) = from.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        if to.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+    }
 }
 
 fn redis_address(url: &str) -> SocketAddr {
@@ -106,7 +111,7 @@ fn redis_address(url: &str) -> SocketAddr {
 #[tokio::test]
 async fn many_key_set_queries_are_one_round_trip() {
     let delay = Duration::from_millis(100);
-    let proxy = slow_proxy(redis_address(&redis_url()), delay).await;
+    let proxy = slow_proxy(redis_address(&redis_url()), Duration::ZERO, delay).await;
     let slow = connect(RedisConfig::new(format!("redis://{proxy}"))).await;
     let direct = connect(RedisConfig::new(redis_url())).await;
 
@@ -259,6 +264,19 @@ async fn subscriptions_and_commands_survive_dropped_connections() {
             Err(_) => assert!(Instant::now() < deadline, "not resubscribed within 10 s"),
         }
     }
+}
+
+#[tokio::test]
+async fn subscribe_returns_once_redis_has_the_subscription() {
+    // Commands reach Redis late: a subscribe that returned as soon as SUBSCRIBE was written
+    // would let the publish below reach Redis first, and the message go to nobody.
+    let proxy = slow_proxy(redis_address(&redis_url()), Duration::from_millis(300), Duration::ZERO).await;
+    let late = connect(RedisConfig::new(format!("redis://{proxy}"))).await;
+    let direct = connect(RedisConfig::new(redis_url())).await;
+    let channel = format!("{}:events", unique_prefix("confirmed"));
+    let mut subscription = late.subscribe(&channel).await.expect("subscribe");
+    direct.publish(&channel, b("right after")).await.expect("publish");
+    assert_eq!(next_message(&mut subscription).await, b("right after"));
 }
 
 #[tokio::test]

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fred::clients::SubscriberClient;
-use fred::prelude::{Builder, ClientLike, EventInterface, PubsubInterface};
+use fred::prelude::{Builder, ClientLike, EventInterface, PubsubInterface, Value};
+use fred::types::{ClusterHash, CustomCommand};
+use fred::util::redis_keyslot;
 use roost_engines::{EngineError, EngineResult, Subscription};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -87,8 +89,21 @@ impl PubSub {
             // The receiver exists before SUBSCRIBE is sent, so every message published after
             // Redis confirms the subscription reaches it.
             self.client.subscribe(channel).await.map_err(unavailable)?;
+            self.confirmed().await?;
         }
         Ok(Box::pin(futures::stream::unfold((receiver, membership), next_message)))
+    }
+
+    /// Returns once Redis has processed every (un)subscribe sent before it. fred answers
+    /// SUBSCRIBE as soon as it is written (Redis's confirmation arrives out of band and is
+    /// dropped), so without this a message published just after `subscribe` returned could
+    /// go to nobody. Redis answers commands on one connection in order: the reply to a PING
+    /// sent where fred sends SUBSCRIBE (the node of the client id's slot, in a cluster)
+    /// comes after the subscription is in place.
+    async fn confirmed(&self) -> EngineResult<()> {
+        let node = ClusterHash::Custom(redis_keyslot(self.client.id().as_bytes()));
+        let ping = CustomCommand::new_static("PING", node, false);
+        self.client.custom::<Value, _>(ping, Vec::<Value>::new()).await.map(drop).map_err(unavailable)
     }
 }
 
